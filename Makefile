@@ -1,0 +1,27 @@
+# The two commands of the README: `make run` and `make test`. Both set up .venv first when needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint setup clean
+
+$(BIN)/intercept-bot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(BIN)/intercept-bot
+
+run: setup
+	$(BIN)/intercept-bot serve
+
+lint: setup
+	$(BIN)/ruff check bot cards webex_emulator tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

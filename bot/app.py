@@ -1,0 +1,141 @@
+"""The composition root: builds the store, Webex client, clock, service, scheduler and workers
+from a `Config`, starts them in the right order and stops them cleanly."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+from bot import scheduler as jobs
+from bot.clock import SandboxClock, SystemClock
+from bot.config import Config
+from bot.domain.model import Person
+from bot.domain.ports import WebexError
+from bot.domain.service import InterceptService, Policy
+from bot.events import Dispatcher, Receiver
+from bot.scheduler import JobScheduler
+from bot.store import SqlStore, make_engine
+from bot.web import create_web_app
+from bot.webex import RetryPolicy, WebexClient
+from bot.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the text is one line for the operator."""
+
+
+class BotApp:
+    def __init__(self, config: Config, *, webex: WebexClient | None = None) -> None:
+        self.config = config
+        self.engine = make_engine(config.database_url)
+        self.store = SqlStore(self.engine)
+        self.webex = webex or WebexClient(api_url=config.api_url, bot_token=config.bot_token,
+                                          admin_token=config.admin_token, org_id=config.org_id)
+        self.clock: SystemClock = SystemClock()
+        self.scheduler: JobScheduler | None = None
+        self.worker: Worker | None = None
+        self.service: InterceptService | None = None
+        self.receiver: Receiver | None = None
+        self.bot: Person | None = None
+        self._stopped = threading.Event()
+        self.web: Flask = create_web_app(receiver=lambda: self.receiver, health=self.health)
+
+    def start(self) -> None:
+        self.store.create_schema()
+        if self.config.sandbox:
+            sandbox = SandboxClock(self.store)
+            log.warning("INTERCEPT_SANDBOX is on: the clock can be moved (offset now %s). Never in production.",
+                        sandbox.offset)
+            self.clock = sandbox
+        self.bot = self._identify()
+        self.service = InterceptService(
+            webex=self.webex, store=self.store, scheduler=self._new_scheduler(), clock=self.clock,
+            policy=Policy(approvers=self.config.approvers, approval_room_id=self.config.approval_room_id,
+                          default_zone=self.config.default_timezone, max_days=self.config.max_days),
+            bot=self.bot)
+        dispatcher = Dispatcher(webex=self.webex, handler=self.service, bot_id=self.bot.id)
+        self.worker = Worker(store=self.store, handle=dispatcher.dispatch, now=self.clock.now,
+                             threads=self.config.workers)
+        requeued = self.store.inbox_requeue_unfinished()
+        if requeued:
+            log.info("%d webhook events left unfinished by the last run go back to the queue", requeued)
+        jobs.bind(_Timers(self))
+        assert self.scheduler is not None
+        self.scheduler.start()
+        self.service.recover()
+        self.worker.start()
+        self.receiver = Receiver(secret=self.config.webhook_secret, inbox=self.store, bot_id=self.bot.id,
+                                 now=self.clock.now, wake=self.worker.wake)
+        log.info("intercept-bot is up as %s", self.bot.display_name)
+
+    def _new_scheduler(self) -> JobScheduler:
+        self.scheduler = JobScheduler(self.engine, clock=self.clock, sweep_seconds=self.config.sweep_seconds)
+        return self.scheduler
+
+    def _identify(self) -> Person:
+        """Who the bot is (to ignore its own events), and whether both tokens are accepted."""
+        saved, self.webex.retry = self.webex.retry, RetryPolicy(budget=20.0)
+        try:
+            me = self._check_token("WEBEX_BOT_TOKEN", self.webex.me)
+            self._check_token("WEBEX_ADMIN_TOKEN", self.webex.admin_me)
+        finally:
+            self.webex.retry = saved
+        return me
+
+    def _check_token(self, variable: str, call: Callable[[], Person]) -> Person:
+        try:
+            return call()
+        except WebexError as error:
+            if error.status in (401, 403):
+                raise StartupError(f"{variable} was refused by Webex (HTTP {error.status}): check the token") from None
+            raise StartupError(f"cannot reach Webex at WEBEX_API_URL={self.config.api_url}: {error}") from None
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.receiver = None
+        if self.worker:
+            self.worker.stop()
+        if self.scheduler:
+            self.scheduler.shutdown()
+        jobs.bind(None)
+        self.engine.dispose()
+
+    def health(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {"started": self.receiver is not None}
+        try:
+            self.store.ping()
+            checks["database"] = True
+        except Exception:
+            checks["database"] = False
+        checks["scheduler"] = bool(self.scheduler and self.scheduler.running)
+        checks["workers"] = bool(self.worker and self.worker.alive)
+        checks["ok"] = all(checks.values())
+        return checks
+
+
+class _Timers:
+    """What the scheduler's job functions call: the service, with the sandbox clock kept fresh."""
+
+    def __init__(self, app: BotApp) -> None:
+        self.app = app
+
+    def apply(self, request_id: str) -> None:
+        assert self.app.service is not None
+        self.app.service.apply(request_id)
+
+    def revert(self, request_id: str) -> bool:
+        assert self.app.service is not None
+        return self.app.service.revert(request_id)
+
+    def sweep(self) -> None:
+        assert self.app.service is not None
+        self.app.clock.refresh()
+        self.app.service.sweep()

@@ -1,0 +1,118 @@
+"""Configuration from environment variables (and a `.env` file), checked before anything starts.
+
+A missing or malformed value raises `ConfigError` whose text is one line naming the variable;
+`intercept-bot` prints it and exits non-zero. Secrets are never part of that line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
+
+
+class ConfigError(Exception):
+    """A configuration problem, told in one line that names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    bot_token: str = field(repr=False)
+    admin_token: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    api_url: str = "https://webexapis.com/v1"
+    org_id: str | None = None
+    database_url: str = "sqlite:///intercept-bot.db"
+    approvers: frozenset[str] = frozenset()
+    approval_room_id: str | None = None
+    default_timezone: str = "UTC"
+    max_days: int = 30
+    sandbox: bool = False  # honour the sandbox clock (tests, demo); never in production
+    sweep_seconds: float = 60.0
+    workers: int = 4
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.bot_token, self.admin_token, self.webhook_secret) if s)
+
+
+def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Config:
+    """Read and check the configuration; `environ` defaults to os.environ (+ `.env` in the cwd)."""
+    if environ is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+        environ = os.environ
+    env = {k: v.strip() for k, v in environ.items()}
+
+    def required(name: str, what: str) -> str:
+        value = env.get(name, "")
+        if not value:
+            raise ConfigError(f"{name} is not set: {what}")
+        if any(c.isspace() for c in value):
+            raise ConfigError(f"{name} contains white space: check the value you pasted")
+        return value
+
+    bot_token = required("WEBEX_BOT_TOKEN", "the bot's access token (developer.webex.com > My Apps)")
+    admin_token = required("WEBEX_ADMIN_TOKEN", "an admin or service-app token with "
+                                                "spark-admin:people_read and spark-admin:people_write")
+    secret = required("WEBEX_WEBHOOK_SECRET", "the secret of the bot's webhooks (any long random string)")
+
+    api_url = env.get("WEBEX_API_URL") or "https://webexapis.com/v1"
+    parsed = urlparse(api_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"WEBEX_API_URL is not an http(s) URL: {api_url!r}")
+
+    database_url = env.get("DATABASE_URL") or "sqlite:///intercept-bot.db"
+    if database_url.startswith("postgres://"):  # Heroku-style URLs
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    try:
+        make_url(database_url)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL is not a database URL (e.g. sqlite:///intercept-bot.db)") from None
+
+    approvers_raw = [e.strip().lower() for e in env.get("INTERCEPT_APPROVERS", "").split(",") if e.strip()]
+    for email in approvers_raw:
+        if not _EMAIL.fullmatch(email):
+            raise ConfigError(f"INTERCEPT_APPROVERS holds {email!r}, which is not an email address")
+    room = env.get("INTERCEPT_APPROVAL_ROOM_ID") or None
+    if not approvers_raw and not room:
+        raise ConfigError("INTERCEPT_APPROVERS is not set: give the approvers' emails, comma-separated "
+                          "(or set INTERCEPT_APPROVAL_ROOM_ID)")
+
+    zone = env.get("DEFAULT_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"DEFAULT_TIMEZONE is not an IANA time zone: {zone!r}") from None
+
+    max_days = _int(env, "INTERCEPT_MAX_DAYS", 30, 1, 366)
+    sweep = _int(env, "INTERCEPT_SWEEP_SECONDS", 60, 1, 3600)
+    workers = _int(env, "INTERCEPT_WORKERS", 4, 1, 32)
+    sandbox = env.get("INTERCEPT_SANDBOX", "") in ("1", "true", "yes")
+
+    return Config(bot_token=bot_token, admin_token=admin_token, webhook_secret=secret, api_url=api_url,
+                  org_id=env.get("WEBEX_ORG_ID") or None, database_url=database_url,
+                  approvers=frozenset(approvers_raw), approval_room_id=room, default_timezone=zone,
+                  max_days=max_days, sandbox=sandbox, sweep_seconds=float(sweep), workers=workers)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} is not a whole number: {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value

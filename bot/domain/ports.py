@@ -1,0 +1,124 @@
+"""What the domain needs from the outside world, as protocols.
+
+The domain imports neither Flask, requests, SQLAlchemy nor APScheduler: `bot.webex`, `bot.store`
+and `bot.scheduler` implement these, and tests can hand in their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain.model import InterceptSettings, Person, Request, Status
+
+
+class WebexError(Exception):
+    """A Webex call that did not succeed (after the client's own retries).
+
+    `transient` is true when trying again later may help (429, 423, 5xx, timeouts); false for a
+    permanent answer (400, 401, 403, 404, ...) that needs a person to act. The text never holds a
+    token.
+    """
+
+    def __init__(self, status: int | None, message: str, *, tracking_id: str | None = None,
+                 transient: bool = False, operation: str = "") -> None:
+        self.status = status
+        self.message = message
+        self.tracking_id = tracking_id
+        self.transient = transient
+        self.operation = operation
+        where = f"{operation}: " if operation else ""
+        code = f"HTTP {status}" if status else "no answer"
+        tracking = f" (tracking id {tracking_id})" if tracking_id else ""
+        super().__init__(f"{where}{code}: {message}{tracking}")
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    id: str
+    room_id: str
+    room_type: str  # "direct" or "group"
+    person_id: str
+    person_email: str
+    text: str
+    mentioned_people: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CardAction:
+    id: str
+    message_id: str
+    person_id: str
+    room_id: str
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    id: str
+    room_id: str
+
+
+class Webex(Protocol):
+    def me(self) -> Person: ...
+    def person(self, person_id: str) -> Person: ...
+    def person_by_email(self, email: str) -> Person | None: ...
+    def message(self, message_id: str) -> ChatMessage: ...
+    def action(self, action_id: str) -> CardAction: ...
+    def send(self, *, markdown: str, room_id: str | None = None, to_person_id: str | None = None,
+             to_person_email: str | None = None, card: Mapping[str, Any] | None = None,
+             parent_id: str | None = None) -> SentMessage: ...
+    def delete_message(self, message_id: str) -> None: ...
+    def get_intercept(self, person_id: str) -> InterceptSettings: ...
+    def put_intercept(self, person_id: str, settings: InterceptSettings) -> None: ...
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    """A card message the bot sent: the only source of truth for what a click on it may do."""
+
+    message_id: str
+    request_id: str
+    kind: str  # "form" or "approval"
+    room_id: str
+    recipient: str  # approver email, "room:<id>", or the requester's person id for forms
+    live: bool
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    source: Status | None
+    target: Status
+    actor_id: str | None
+    note: str
+
+
+class Store(Protocol):
+    def add_request(self, request: Request) -> None: ...
+    def get(self, request_id: str) -> Request | None: ...
+    def move(self, request_id: str, source: Status | Iterable[Status], target: Status, *,
+             now: datetime, actor_id: str | None = None, note: str = "",
+             changes: Mapping[str, Any] | None = None) -> Request | None: ...
+    def change(self, request_id: str, expected: Status, *, now: datetime,
+               changes: Mapping[str, Any]) -> Request | None: ...
+    def for_person(self, person_id: str, statuses: Iterable[Status]) -> list[Request]: ...
+    def with_status(self, statuses: Iterable[Status]) -> list[Request]: ...
+    def history(self, request_id: str) -> list[HistoryEntry]: ...
+    def add_card(self, record: CardRecord) -> None: ...
+    def card(self, message_id: str) -> CardRecord | None: ...
+    def cards_for(self, request_id: str, kind: str) -> list[CardRecord]: ...
+    def retire_card(self, message_id: str) -> bool: ...
+
+
+class Scheduler(Protocol):
+    def schedule_apply(self, request_id: str, at: datetime) -> None: ...
+    def schedule_revert(self, request_id: str, at: datetime) -> None: ...
+    def unschedule(self, request_id: str) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...

@@ -1,0 +1,838 @@
+"""Time phrase parser: turns "until Friday", "for 2 hours", "from Dec 24 to Jan 2" ... into a window.
+
+Pure functions, no I/O, deterministic given ``(text, now, zone)``: the current time is always the injected
+``now`` (any zone), every phrase is read in the requester's IANA ``zone``, and every result is an aware
+datetime in that zone.  The grammar is a small hand-written one (regular expressions); ``dateparser`` is not
+used, because its guesses (numeric dates, weekdays, zones) are exactly what this parser must not do.
+
+Rules
+-----
+General
+  * Empty text -> ``Window(None, None, None)``: no time given, not a problem (the form will ask).
+  * Leading "intercept", "intercept me", "please", "me" are ignored, as are case, surrounding whitespace,
+    trailing punctuation, emoticons and emoji ("until Friday!", "until Friday :)") and trailing remarks
+    after a comma, semicolon, dash, bracket or a word such as "please", "because", "as", "I'm" ("until
+    Friday, I'm on leave"). A remark is only dropped when it has no digit and no time word ("until Friday,
+    25:00" and "until 5pm, on Friday afternoon" are rejected, not cut).
+  * Anything not understood -> ``end=None`` and a one-sentence ``problem`` quoting (a plain-text excerpt,
+    at most 60 characters, of) the phrase. Never a guess. Escaping for display is the caller's job.
+
+Points in time
+  * A date without a time means the END of that day: 23:59 local (``end_of_day``). As a start ("from ...")
+    a date without a time means 00:00 of that day.
+  * A time without a date ("until 17:00", "until 5pm", "until noon", "until end of day") is today if it is
+    still ahead, otherwise tomorrow.
+  * A plain weekday ("until Friday", also "this Friday", "coming Friday") is today if its end (or the given
+    time) is still ahead, otherwise the next one: on a Friday at 10:00, "until Friday" is today 23:59 and
+    "until Friday 9am" is next week's Friday 09:00.
+  * "next <weekday>" is the first such weekday strictly after today (on a Wednesday "next Friday" is in two
+    days; on a Friday it is in seven). "<weekday> next week" is that weekday in the next Monday-Sunday week.
+  * A month and day without a year ("Dec 3", "3 December", "december 3rd") is the next such date whose end
+    (or given time) is still ahead; "the 3rd" alone is the next 3rd of a month. With a year, or as ISO
+    ("2026-12-03", "2026-12-03 14:00"), the date is taken as written.
+  * Numeric day/month forms ("03/12", "3.12.", "12-03-2026", "17.00") are ambiguous and NOT understood;
+    only year-first numeric dates (2026-12-03) are read.
+  * Times: "17:00", "9:30" (H:MM without am/pm is 24-hour), "5pm", "5 p.m.", "9:30am", "noon"/"midday"
+    (12:00), "morning" (09:00, e.g. "until Monday morning"), "midnight", "night", "tonight" and "end of
+    day"/"EOD" (all 23:59 of the day: "tonight" = today 23:59, "Friday night" = Friday 23:59). A bare hour
+    ("until 5") is ambiguous: rejected.
+  * "end of the week" = the coming Friday 23:59 (today if it is Friday; on a weekend, next Friday).
+    "end of next week" = Friday 23:59 of next week. "end of the month" = its last day, 23:59.
+  * A weekday named together with a date ("Friday 4 Dec") must agree with it, otherwise it is a problem.
+  * The end is never silently in the past: an explicit date or time that has passed (e.g. "until
+    2020-01-01", "until today 9:00" at 10:00) gives ``end=None`` and a problem saying it is in the past.
+  * Anything more than 10 years ahead is rejected as too far in the future.
+
+Durations ("for 2 hours", "for 90 minutes", "for 1.5 hours", "for an hour", "for 3 days", "for a week",
+"for 2 weeks", "for 1h30m", "in 2 hours", "for the next 3 days", "for the next hour")
+  * Hours and minutes are exact elapsed time (across a DST change the wall clock moves by one hour more or
+    less). Days and weeks are calendar days that keep the local wall-clock time of day ("for 1 day" from
+    Saturday 10:00 ends Sunday 10:00 even if Sunday has 23 or 25 hours).
+  * Only hours may be fractional (and must come out in whole minutes); zero and negative durations, and
+    words like "many" or "a few", are not understood.
+
+Whole phrases
+  * "for the rest of the day", "rest of the day", "for today" -> now .. today 23:59.
+  * "next week" (also "for next week", "for the next week") -> Monday 00:00 .. Friday 23:59 of next week.
+  * "over the weekend", "for the weekend", "this weekend" -> Saturday 00:00 .. Sunday 23:59; if it is already
+    the weekend, start None (now) .. Sunday 23:59.
+  * "for the rest of the week", "this week", "for the week" -> now .. end of the week (see above).
+  * "for Friday", "on Friday", "tomorrow" (a bare date without time) -> that whole day: 00:00 .. 23:59.
+    A bare end word ("tonight", "EOD", "end of the week") is an end. A bare date with a time ("Friday 5pm")
+    is ambiguous (start or end?) and is a problem asking for "until ..." or "from ...".
+
+Ranges ("from Monday until Friday", "from Monday to Friday", "Monday - Friday", "between Monday and Friday",
+"from tomorrow 9:00 until Friday", "from Dec 24 to Jan 2", "from Monday for 3 days")
+  * The end is read relative to the start: weekdays, month-days and bare times roll forward until they are
+    after the start ("from Dec 24 to Jan 2" ends on Jan 2 of the following year; "next Friday" means the
+    first Friday strictly after the start's day). "today", "tomorrow" and "<weekday> next week" still refer
+    to the real today. An end that is not after the start is a problem.
+  * A start that falls today but has already passed ("from today", "from 9:00 today" at 10:00, "from Friday"
+    on a Friday) becomes ``start=None``, meaning "as soon as approved"; "from now"/"asap" too. A start on an
+    earlier day is a problem ("in the past").
+  * "from <start>" with no end gives that start and ``end=None`` without a problem (no end was given).
+  * A start with only a time and an end with a day and a time ("from 11:00 to 17:00 tomorrow") is a problem:
+    the day may belong to both times. Name the day of the start too ("from tomorrow 11:00 to 17:00").
+
+Daylight saving time
+  * Wall-clock results that fall into a DST gap (e.g. 02:30 on the spring-forward night) move forward by the
+    gap (03:30); wall-clock results in a repeated hour (fall back) take the first occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+__all__ = ["Window", "describe", "end_of_day", "parse_window"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The result of :func:`parse_window`."""
+
+    start: datetime | None  # aware, in the given zone; None = "as soon as approved"
+    end: datetime | None  # aware, in the given zone; None = not understood (or no time given)
+    problem: str | None  # one plain-text sentence for the user when a time part could not be read
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Public helpers
+# ---------------------------------------------------------------------------------------------------------
+
+_WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_WEEKDAY_NAME = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_NAME = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+_EOD = time(23, 59)
+_MIDNIGHT = time(0, 0)
+_MAX_YEARS_AHEAD = 10
+_EXCERPT_MAX = 60
+
+
+def _normalized(dt: datetime, zone: ZoneInfo) -> datetime:
+    """Return a real wall-clock time in ``zone`` (gap times move forward; repeated hour: first occurrence)."""
+    return dt.replace(fold=0).astimezone(UTC).astimezone(zone)
+
+
+def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    return _normalized(datetime.combine(day, clock, tzinfo=zone), zone)
+
+
+def _utc(dt: datetime) -> datetime:
+    # Aware datetimes that share a tzinfo object compare by wall time, ignoring fold: compare in UTC.
+    return dt.astimezone(UTC)
+
+
+def end_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """23:59 local time of ``day`` in ``zone``, aware."""
+    return _at(day, _EOD, zone)
+
+
+def describe(dt: datetime, now: datetime | None = None) -> str:
+    """E.g. 'Fri 27 Nov 23:59 Europe/Berlin'; the year is added when it differs from ``now``'s year there."""
+    if dt.tzinfo is None:
+        raise ValueError("describe() needs an aware datetime")
+    zone_name = dt.tzinfo.key if isinstance(dt.tzinfo, ZoneInfo) else (dt.tzname() or "UTC")
+    text = f"{_WEEKDAY_ABBR[dt.weekday()]} {dt.day} {_MONTH_ABBR[dt.month - 1]}"
+    if now is not None and now.astimezone(dt.tzinfo).year != dt.year:
+        text += f" {dt.year}"
+    return f"{text} {dt.hour:02d}:{dt.minute:02d} {zone_name}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Problems
+# ---------------------------------------------------------------------------------------------------------
+
+
+class _Problem(Exception):
+    """A phrase we cannot turn into a window. ``{q}`` in the template is replaced by the quoted excerpt.
+
+    ``unreadable`` problems are grammar failures: a shorter head of the text (without a trailing remark)
+    may still be tried. Other problems were understood but are unusable (past, invalid date ...).
+    """
+
+    def __init__(self, template: str, *, unreadable: bool = False) -> None:
+        super().__init__(template)
+        self.template = template
+        self.unreadable = unreadable
+
+    def message(self, quote: str) -> str:
+        return self.template.replace("{q}", quote)
+
+
+def _unreadable(detail: str = "") -> _Problem:
+    return _Problem('I could not read "{q}" as a time' + detail + ".", unreadable=True)
+
+
+def _invalid(detail: str) -> _Problem:
+    return _Problem('I could not read "{q}" as a time: ' + detail + ".")
+
+
+_START_OR_END = 'I could not tell whether "{q}" is the start or the end: say "until ..." or "from ...".'
+_NUMERIC_HINT = ': please write dates like "3 Dec" or "2026-12-03" and times like "17:00" or "5pm"'
+
+
+def _excerpt(text: str) -> str:
+    """Plain, single-line, truncated excerpt of user text for quoting in a problem sentence."""
+    chars = (" " if unicodedata.category(ch).startswith(("C", "Z")) else ch for ch in text)
+    flat = " ".join("".join(chars).split()).replace('"', "'")
+    if len(flat) > _EXCERPT_MAX:
+        flat = flat[: _EXCERPT_MAX - 1].rstrip() + "…"
+    return flat
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Vocabulary
+# ---------------------------------------------------------------------------------------------------------
+
+_WEEKDAYS: dict[str, int] = {
+    "monday": 0, "mon": 0,
+    "tuesday": 1, "tue": 1, "tues": 1,
+    "wednesday": 2, "wed": 2, "weds": 2,
+    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3,
+    "friday": 4, "fri": 4,
+    "saturday": 5, "sat": 5,
+    "sunday": 6, "sun": 6,
+}  # fmt: skip
+_MONTHS: dict[str, int] = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
+    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11,
+    "december": 12, "dec": 12,
+}  # fmt: skip
+_NUMBER_WORDS: dict[str, int] = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "a couple of": 2, "couple of": 2, "a couple": 2,
+}  # fmt: skip
+_MAX_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _alternation(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_WD = _alternation(_WEEKDAYS)
+_MON = _alternation(_MONTHS)
+_TOMORROW = r"tomorrow|tmrw|tmr|tomorow|tommorow|tommorrow|2morrow"
+_UNTIL = r"until|till|til|'til|til'|untill|up until|up till|through|thru"
+_CONNECTOR = r"until|till|til|'til|til'|untill|to|through|thru|-|–|—"
+_START_WORD = r"from|starting(?: from| on| at)?|beginning(?: on| at)?|as of|effective(?: from)?"
+
+# A trailing remark is only dropped when it has no digit and none of these words: it might be the rest
+# of the time ("until 5pm, on Friday afternoon" must not become "until 5pm"). Month and weekday abbreviations
+# that are also common English words (may, sat, sun, mar, wed) and "am"/"pm" (clock times have digits) do
+# not count.
+_TIME_WORDS = (set(_WEEKDAYS) | set(_MONTHS) | {
+    "today", "tonight", "tonite", "tomorrow", "tmrw", "tmr", "tomorow", "tommorow", "tommorrow",
+    "noon", "midday", "midnight", "morning", "afternoon", "evening", "night", "eod", "eow", "eom",
+    "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "day", "days", "week", "weeks",
+    "weekend", "month", "months", "year", "years", "o'clock", "oclock",
+}) - {"may", "sat", "sun", "mar", "wed"}  # fmt: skip
+
+
+def _looks_like_time(remark: str) -> bool:
+    words = re.findall(r"[a-z0-9']+", remark.lower().replace("’", "'"))
+    return any(word in _TIME_WORDS or re.search("[0-9]", word) for word in words)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cleaning the raw text
+# ---------------------------------------------------------------------------------------------------------
+
+_LEAD_RE = re.compile(
+    r"(?:please|pls|plz|kindly|hey|hi|hello|intercept|me|my\s+(?:phone|line|calls|number|extension))"
+    r"(?![\w'’])[\s,:;!.]*",
+    re.IGNORECASE,
+)
+# trailing punctuation, emoticons and emoji
+_EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff\ufe0f"
+_TRAIL_RE = re.compile(rf"(?:[\s.!?…,;:]|[:;]-?[)(dp]|[{_EMOJI}])+$", re.IGNORECASE)
+_CUT_RE = re.compile(
+    r"\s*[,;(]\s*|\s+[-–—]\s+|\s+(?=(?:because|cause|cos|coz|since|as|so|while|when|i|i'm|i’m|im|i've|i'll"
+    r"|i'd|we|we're|my|our|thanks|thank|thx|ty|please|pls|plz|cheers)(?![\w'’]))",
+    re.IGNORECASE,
+)
+
+
+def _clean(text: str) -> str:
+    phrase = text.strip()
+    while (match := _LEAD_RE.match(phrase)) is not None and match.end() > 0:
+        phrase = phrase[match.end() :]
+    return _TRAIL_RE.sub("", phrase).strip()
+
+
+def _candidates(phrase: str) -> Iterator[str]:
+    """The whole phrase, then shorter heads without a trailing remark (longest first)."""
+    yield phrase
+    seen = {phrase}
+    for cut in reversed(list(_CUT_RE.finditer(phrase))):
+        head = _TRAIL_RE.sub("", phrase[: cut.start()]).strip()
+        if head and head not in seen and not _looks_like_time(phrase[cut.end() :]):
+            seen.add(head)
+            yield head
+
+
+def _normalize(phrase: str) -> str:
+    text = phrase.lower().replace("’", "'").replace("‘", "'").replace(",", " ")
+    text = re.sub(r"([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})t(?=[0-9])", r"\1 ", text)
+    # a dash between words or after a clock time is a range ("mon-fri", "9am-5pm", "9:00-17:00",
+    # "dec 24-jan 2"); between plain numbers it is part of a (numeric) date and stays
+    text = re.sub(r"(?:(?<=[a-z.])|(?<=:[0-9]{2}))([-–—])(?=\S)|(?<=\S)([-–—])(?=[a-z])", r" \1\2 ", text)
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Points in time: grammar
+# ---------------------------------------------------------------------------------------------------------
+
+_Mode = Literal["plain", "next", "next_week"]
+
+
+@dataclass(frozen=True)
+class _Rel:
+    days: int  # 0 today, 1 tomorrow, 2 the day after tomorrow
+
+
+@dataclass(frozen=True)
+class _Abs:
+    year: int
+    month: int
+    day: int
+
+
+@dataclass(frozen=True)
+class _MonthDay:
+    month: int
+    day: int
+
+
+@dataclass(frozen=True)
+class _DayOfMonth:
+    day: int
+
+
+@dataclass(frozen=True)
+class _Weekday:
+    weekday: int
+    mode: _Mode
+
+
+@dataclass(frozen=True)
+class _EndOfMonth:
+    pass
+
+
+_DateSpec = _Rel | _Abs | _MonthDay | _DayOfMonth | _Weekday | _EndOfMonth
+
+
+@dataclass(frozen=True)
+class _Point:
+    date: _DateSpec | None
+    weekday_check: int | None  # a weekday named alongside an explicit date: must agree
+    clock: time | None
+    end_marker: bool  # "tonight", "EOD", "end of the week" ...: clearly an end, even when bare
+
+
+class _PointBuilder:
+    def __init__(self) -> None:
+        self.date: _DateSpec | None = None
+        self.weekday: _Weekday | None = None
+        self.clock: time | None = None
+        self.end_marker = False
+
+    def set_date(self, spec: _DateSpec) -> None:
+        if self.date is not None:
+            raise _unreadable()
+        self.date = spec
+
+    def set_weekday(self, weekday: int, mode: _Mode) -> None:
+        if self.weekday is not None:
+            raise _unreadable()
+        self.weekday = _Weekday(weekday, mode)
+
+    def set_clock(self, clock: time, *, end_marker: bool = False) -> None:
+        if self.clock is not None:
+            raise _unreadable()
+        self.clock = clock
+        self.end_marker = self.end_marker or end_marker
+
+    def build(self) -> _Point:
+        if self.date is None and self.weekday is None and self.clock is None:
+            raise _unreadable()
+        if self.weekday is not None and self.date is not None:
+            if self.weekday.mode != "plain" or isinstance(self.date, _Weekday | _EndOfMonth):
+                raise _unreadable()
+            return _Point(self.date, self.weekday.weekday, self.clock, self.end_marker)
+        return _Point(self.date or self.weekday, None, self.clock, self.end_marker)
+
+
+def _year(text: str | None) -> int | None:
+    return int(text) if text else None
+
+
+def _month_day(builder: _PointBuilder, month: int, day: int, year: int | None) -> None:
+    builder.set_date(_MonthDay(month, day) if year is None else _Abs(year, month, day))
+
+
+def _clock_12h(builder: _PointBuilder, m: re.Match[str]) -> None:
+    hour, minute = int(m["h"]), int(m["m"] or 0)
+    if not 1 <= hour <= 12 or minute > 59:
+        raise _invalid(f"{m[0]} is not a valid time of day")
+    hour %= 12
+    if m["ampm"].startswith("p"):
+        hour += 12
+    builder.set_clock(time(hour, minute))
+
+
+def _clock_24h(builder: _PointBuilder, m: re.Match[str]) -> None:
+    hour, minute, second = int(m["h"]), int(m["m"]), int(m["s"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise _invalid(f"{m[0]} is not a valid time of day")
+    builder.set_clock(time(hour, minute))
+
+
+def _weekday(builder: _PointBuilder, m: re.Match[str]) -> None:
+    prefix, suffix = m["prefix"], m["suffix"]
+    if prefix == "next" and suffix:
+        raise _unreadable()
+    mode: _Mode = "next" if prefix == "next" else ("next_week" if suffix else "plain")
+    builder.set_weekday(_WEEKDAYS[m["wd"]], mode)
+
+
+def _numeric_date(builder: _PointBuilder, m: re.Match[str]) -> None:
+    raise _unreadable(_NUMERIC_HINT)
+
+
+_PointAction = Callable[[_PointBuilder, re.Match[str]], None]
+
+
+def _end_of_day_clock(builder: _PointBuilder, m: re.Match[str]) -> None:
+    builder.set_clock(_EOD, end_marker=True)
+
+
+def _tonight(builder: _PointBuilder, m: re.Match[str]) -> None:
+    builder.set_date(_Rel(0))
+    builder.set_clock(_EOD, end_marker=True)
+
+
+def _end_of_week(builder: _PointBuilder, m: re.Match[str]) -> None:
+    builder.set_weekday(4, "next_week" if m["next"] else "plain")
+    builder.end_marker = True
+
+
+def _end_of_month(builder: _PointBuilder, m: re.Match[str]) -> None:
+    builder.set_date(_EndOfMonth())
+    builder.end_marker = True
+
+
+def _ignore(builder: _PointBuilder, m: re.Match[str]) -> None:
+    pass
+
+
+_POINT_PATTERNS: list[tuple[str, _PointAction]] = [
+    (r"(?:the )?end of (?:the )?day|eod|e\.o\.d\.?", _end_of_day_clock),
+    (r"(?:the )?end of (?:the |this |(?P<next>next) )?(?:working |work )?week|eow", _end_of_week),
+    (r"(?:the )?end of (?:the |this )?month|eom", _end_of_month),
+    # "end of tomorrow", "end of Friday": the end of whatever day follows
+    (r"(?:the )?end of(?= \S)", _end_of_day_clock),
+    (rf"(?:the )?day after (?:{_TOMORROW})", lambda b, m: b.set_date(_Rel(2))),
+    (r"today", lambda b, m: b.set_date(_Rel(0))),
+    (r"tonight|tonite", _tonight),
+    (_TOMORROW, lambda b, m: b.set_date(_Rel(1))),
+    (
+        r"(?P<y>[0-9]{4})[-/.](?P<mo>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})",
+        lambda b, m: b.set_date(_Abs(int(m["y"]), int(m["mo"]), int(m["d"]))),
+    ),
+    (rf"(?:(?P<prefix>next|this|coming|the coming) )?(?P<wd>{_WD})\.?(?P<suffix> next week)?", _weekday),
+    (
+        rf"(?P<mon>{_MON})\.? (?:the )?(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?(?: (?P<y>[0-9]{{4}}))?",
+        lambda b, m: _month_day(b, _MONTHS[m["mon"]], int(m["d"]), _year(m["y"])),
+    ),
+    (
+        rf"(?:the )?(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)? (?:of )?(?P<mon>{_MON})\.?(?: (?P<y>[0-9]{{4}}))?",
+        lambda b, m: _month_day(b, _MONTHS[m["mon"]], int(m["d"]), _year(m["y"])),
+    ),
+    (r"(?:the )?(?P<d>[0-9]{1,2})(?:st|nd|rd|th)", lambda b, m: b.set_date(_DayOfMonth(int(m["d"])))),
+    (r"(?P<h>[0-9]{1,2})(?:[:.](?P<m>[0-9]{2}))? ?(?P<ampm>a\.?m\.?|p\.?m\.?)", _clock_12h),
+    (r"(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})(?::(?P<s>[0-9]{2}))?", _clock_24h),
+    (r"(?:12 )?(?:noon|midday)", lambda b, m: b.set_clock(time(12, 0))),
+    (r"midnight", _end_of_day_clock),
+    (r"(?:in the )?morning", lambda b, m: b.set_clock(time(9, 0))),
+    (r"(?:at )?night", _end_of_day_clock),
+    (r"[0-9]{1,4}[./-][0-9]{1,2}(?:[./-][0-9]{1,4})?\.?", _numeric_date),
+    (r"(?:on|at|@)(?= \S)", _ignore),
+]
+_POINT_RES: list[tuple[re.Pattern[str], _PointAction]] = [
+    (re.compile(rf"(?:{pattern})(?= |$)"), action) for pattern, action in _POINT_PATTERNS
+]
+
+
+def _parse_point(text: str) -> _Point:
+    builder = _PointBuilder()
+    pos = 0
+    while pos < len(text):
+        for regex, action in _POINT_RES:
+            match = regex.match(text, pos)
+            if match is not None:
+                action(builder, match)
+                pos = match.end()
+                break
+        else:
+            raise _unreadable()
+        while pos < len(text) and text[pos] == " ":
+            pos += 1
+    return builder.build()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Points in time: resolution
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _checked_date(year: int, month: int, day: int, *, with_year: bool) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        month_name = _MONTH_NAME[month - 1] if 1 <= month <= 12 else f"month {month}"
+        suffix = f" {year}" if with_year else ""
+        raise _invalid(f"there is no {day} {month_name}{suffix}") from None
+
+
+def _add_months(day: date, months: int) -> tuple[int, int]:
+    index = day.year * 12 + day.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def _resolve_day(spec: _DateSpec | None, ref: datetime, now_l: datetime, ok: Callable[[date], bool]) -> date:
+    today, ref_day = now_l.date(), ref.date()
+    if spec is None:
+        return ref_day if ok(ref_day) else ref_day + timedelta(days=1)
+    if isinstance(spec, _Rel):
+        return today + timedelta(days=spec.days)
+    if isinstance(spec, _Abs):
+        if spec.year > now_l.year + _MAX_YEARS_AHEAD:
+            raise _Problem('"{q}" is too far in the future.')
+        return _checked_date(spec.year, spec.month, spec.day, with_year=True)
+    if isinstance(spec, _MonthDay):
+        if not 1 <= spec.day <= _MAX_MONTH_DAYS[spec.month - 1]:
+            raise _invalid(f"there is no {spec.day} {_MONTH_NAME[spec.month - 1]}")
+        for year in range(ref_day.year, ref_day.year + 9):
+            if _valid(year, spec.month, spec.day) and ok(candidate := date(year, spec.month, spec.day)):
+                return candidate
+        raise _unreadable()
+    if isinstance(spec, _DayOfMonth):
+        if not 1 <= spec.day <= 31:
+            raise _invalid(f"there is no day {spec.day} in a month")
+        for months in range(25):
+            year, month = _add_months(ref_day, months)
+            if _valid(year, month, spec.day) and ok(candidate := date(year, month, spec.day)):
+                return candidate
+        raise _unreadable()
+    if isinstance(spec, _Weekday):
+        if spec.mode == "next_week":
+            return today - timedelta(days=today.weekday()) + timedelta(days=7 + spec.weekday)
+        first = 1 if spec.mode == "next" else 0
+        for offset in range(first, 8):
+            candidate = ref_day + timedelta(days=offset)
+            if candidate.weekday() == spec.weekday and (spec.mode == "next" or ok(candidate)):
+                return candidate
+        raise _unreadable()
+    # _EndOfMonth
+    year, month = _add_months(today, 1)
+    return date(year, month, 1) - timedelta(days=1)
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve(point: _Point, role: Literal["start", "end"], ref: datetime, now_l: datetime) -> datetime:
+    """The point as an aware datetime; relative parts roll forward until they are after ``ref``."""
+    zone = _zone_of(now_l)
+    ref_l = ref.astimezone(zone)
+    probe = point.clock or _EOD  # a date without time counts as long as its end is still ahead
+
+    def ok(day: date) -> bool:
+        return _utc(_at(day, probe, zone)) > _utc(ref_l)
+
+    day = _resolve_day(point.date, ref_l, now_l, ok)
+    if point.weekday_check is not None and day.weekday() != point.weekday_check:
+        raise _invalid(
+            f"{day.day} {_MONTH_ABBR[day.month - 1]} {day.year} is a {_WEEKDAY_NAME[day.weekday()]},"
+            f" not a {_WEEKDAY_NAME[point.weekday_check]}"
+        )
+    default = _EOD if role == "end" else _MIDNIGHT
+    return _at(day, point.clock or default, zone)
+
+
+def _zone_of(now_l: datetime) -> ZoneInfo:
+    assert isinstance(now_l.tzinfo, ZoneInfo)
+    return now_l.tzinfo
+
+
+def _check_end(end: datetime, ref: datetime, start: datetime | None, now_l: datetime) -> datetime:
+    if _utc(end) <= _utc(ref):
+        if start is None:
+            raise _Problem('The end of "{q}" (' + describe(end, now_l) + ") is in the past.")
+        end_text, start_text = describe(end, now_l), describe(start, now_l)
+        raise _Problem(f'The end of "{{q}}" ({end_text}) is not after its start ({start_text}).')
+    if end.year > now_l.year + _MAX_YEARS_AHEAD:
+        raise _Problem('"{q}" is too far in the future.')
+    return end
+
+
+def _check_start(start: datetime, now_l: datetime) -> datetime | None:
+    if _utc(start) <= _utc(now_l):
+        if start.date() == now_l.date():
+            return None  # already started today: as soon as approved
+        raise _Problem('The start of "{q}" (' + describe(start, now_l) + ") is in the past.")
+    if start.year > now_l.year + _MAX_YEARS_AHEAD:
+        raise _Problem('"{q}" is too far in the future.')
+    return start
+
+
+def _end_point(point: _Point, start: datetime | None, now_l: datetime) -> datetime:
+    ref = start or now_l
+    return _check_end(_resolve(point, "end", ref, now_l), ref, start, now_l)
+
+
+_NOW_RE = re.compile(r"(?:right )?now|asap|as soon as possible|immediately|straight away|right away")
+
+
+def _parse_start(text: str) -> _Point | None:
+    """The start point of a range, or None for "now"."""
+    return None if _NOW_RE.fullmatch(text) else _parse_point(text)
+
+
+def _start_point(point: _Point | None, now_l: datetime) -> datetime | None:
+    if point is None:
+        return None
+    return _check_start(_resolve(point, "start", now_l, now_l), now_l)
+
+
+def _range(start_text: str, end_text: str, now_l: datetime) -> _Pair:
+    start_point, end_point = _parse_start(start_text), _parse_point(end_text)
+    if (
+        start_point is not None
+        and start_point.date is None
+        and end_point.date is not None
+        and end_point.clock is not None
+        and not end_point.end_marker
+    ):
+        # "from 11:00 to 17:00 tomorrow": does "tomorrow" belong to both times? Do not guess.
+        raise _Problem('I could not tell on which day "{q}" starts: please name the day of the start too.')
+    start = _start_point(start_point, now_l)
+    return start, _end_point(end_point, start, now_l)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Durations
+# ---------------------------------------------------------------------------------------------------------
+
+_DUR_UNIT = r"minutes?|mins?|hours?|hrs?|hr|days?|weeks?|wks?|wk"
+_DUR_PART_RE = re.compile(
+    r"(?:(?P<half>(?:a )?half (?:an )?hour)"
+    r"|(?:(?P<num>[0-9]{1,7}(?:\.[0-9]{1,4})?)(?P<half1> and a half)? ?(?P<unit>" + _DUR_UNIT + r"|m|h|d|w)"
+    r"|(?P<word>" + _alternation(_NUMBER_WORDS) + r")(?P<whalf> and a half)? (?P<wunit>" + _DUR_UNIT + r"))"
+    r"(?P<half2> and a half)?)"
+    r"(?=[ 0-9]|$)"
+)
+_UNIT_MINUTES = {"m": 1, "h": 60}
+
+
+@dataclass(frozen=True)
+class _Duration:
+    days: int  # calendar days, keeping the wall-clock time
+    minutes: int  # exact elapsed minutes
+
+
+def _parse_duration(text: str) -> _Duration | None:
+    """A duration, or None when the text is not (entirely) a duration."""
+    days, minutes = Fraction(0), Fraction(0)
+    units_seen: set[str] = set()
+    pos = 0
+    while True:
+        match = _DUR_PART_RE.match(text, pos)
+        if match is None:
+            return None
+        unit = "h" if match["half"] else (match["unit"] or match["wunit"])[0]
+        if unit in units_seen:
+            return None  # "2 hours 3 hours"
+        units_seen.add(unit)
+        if match["half"]:
+            minutes += 30
+        else:
+            value = Fraction(match["num"]) if match["num"] else Fraction(_NUMBER_WORDS[match["word"]])
+            if match["half1"] or match["whalf"] or match["half2"]:
+                value += Fraction(1, 2)
+            if unit in _UNIT_MINUTES:
+                minutes += value * _UNIT_MINUTES[unit]
+            else:
+                days += value * (7 if unit == "w" else 1)
+        pos = match.end()
+        rest = re.match(r" ?(?:and )?", text[pos:])
+        pos += rest.end() if rest else 0
+        if pos >= len(text):
+            break
+    if days.denominator != 1:
+        raise _invalid("please give days and weeks as whole numbers")
+    if minutes.denominator != 1:
+        raise _invalid("please give the duration in whole minutes")
+    if days == 0 and minutes == 0:
+        raise _invalid("the duration must be more than zero")
+    if days + minutes / 1440 > 366 * _MAX_YEARS_AHEAD:
+        raise _Problem('"{q}" is too far in the future.')
+    return _Duration(int(days), int(minutes))
+
+
+def _add_duration(base: datetime, duration: _Duration) -> datetime:
+    zone = _zone_of(base)
+    shifted = base
+    if duration.days:
+        day = base.date() + timedelta(days=duration.days)
+        shifted = _normalized(datetime.combine(day, base.timetz()), zone)
+    return (_utc(shifted) + timedelta(minutes=duration.minutes)).astimezone(zone)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Whole phrases
+# ---------------------------------------------------------------------------------------------------------
+
+_REST_OF_DAY_RE = re.compile(
+    r"(?:(?:for|during) )?(?:(?:the )?(?:rest|remainder) of (?:the )?(?:day|today)|today|all day(?: today)?)"
+    r"|(?:for|during) the day"
+)
+_WEEKEND_RE = re.compile(r"(?:(?:for|over|during|on|this|the|coming|all|whole|entire) )*weekend")
+_NEXT_WEEK_RE = re.compile(r"(?:(?:for|during|over|all|of|the|whole|entire) )*next week")
+_REST_OF_WEEK_RE = re.compile(
+    r"(?:(?:for|during|over) )?(?:(?:the )?(?:rest|remainder) of (?:the |this )?week|this week|all week)"
+    r"|(?:for|during) the week"
+)
+_BETWEEN_RE = re.compile(r"(?:(?:for|on) )?between (?P<a>.+?) and (?P<b>.+)")
+_RANGE_RE = re.compile(rf"(?:(?:for|on) )?(?:(?:{_START_WORD}) )?(?P<a>.+?) (?:{_CONNECTOR}) (?P<b>.+)")
+_START_RE = re.compile(rf"(?:(?:for|on) )?(?:{_START_WORD}) (?P<a>.+?)(?: for (?P<d>.+))?")
+_UNTIL_RE = re.compile(rf"(?:{_UNTIL}) (?P<b>.+)")
+_DURATION_RE = re.compile(
+    r"(?:(?:for|in|during|over) )?(?P<next>(?:the )?next |another )?(?P<neg>-|minus |negative )?(?P<d>.+)"
+)
+_WHOLE_DAY_RE = re.compile(r"(?:(?:for|on|during) )?(?:all day )?(?P<p>.+?)(?: all day)?")
+
+_Pair = tuple[datetime | None, datetime | None]
+
+
+def _weekend(now_l: datetime) -> _Pair:
+    zone, today = _zone_of(now_l), now_l.date()
+    if today.weekday() < 5:
+        saturday = today + timedelta(days=5 - today.weekday())
+        return _at(saturday, _MIDNIGHT, zone), end_of_day(saturday + timedelta(days=1), zone)
+    sunday = today + timedelta(days=6 - today.weekday())
+    return None, _check_end(end_of_day(sunday, zone), now_l, None, now_l)
+
+
+def _next_week(now_l: datetime) -> _Pair:
+    zone, today = _zone_of(now_l), now_l.date()
+    monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+    return _at(monday, _MIDNIGHT, zone), end_of_day(monday + timedelta(days=4), zone)
+
+
+def _duration_from(text: str, base: datetime) -> datetime | None:
+    """``base`` + the duration in ``text``; None when ``text`` is not a duration at all."""
+    match = _DURATION_RE.fullmatch(text)
+    if match is None:
+        return None
+    text = match["d"]
+    if match["next"] and text in ("minute", "hour", "day", "week"):
+        text = "1 " + text  # "for the next hour"
+    duration = _parse_duration(text)
+    if duration is None:
+        return None
+    if match["neg"]:
+        raise _invalid("the duration must be more than zero")
+    return _add_duration(base, duration)
+
+
+def _parse_phrase(text: str, now_l: datetime) -> _Pair:
+    zone = _zone_of(now_l)
+    if _REST_OF_DAY_RE.fullmatch(text):
+        return None, _check_end(end_of_day(now_l.date(), zone), now_l, None, now_l)
+    if _WEEKEND_RE.fullmatch(text):
+        return _weekend(now_l)
+    if _NEXT_WEEK_RE.fullmatch(text):
+        return _next_week(now_l)
+    if _REST_OF_WEEK_RE.fullmatch(text):
+        return None, _end_point(_parse_point("end of the week"), None, now_l)
+
+    if (match := _BETWEEN_RE.fullmatch(text) or _RANGE_RE.fullmatch(text)) is not None:
+        return _range(match["a"], match["b"], now_l)
+
+    if (match := _START_RE.fullmatch(text)) is not None:
+        start = _start_point(_parse_start(match["a"]), now_l)
+        if match["d"] is None:
+            return start, None
+        end = _duration_from(match["d"], start or now_l)
+        if end is None:
+            raise _unreadable()
+        return start, end
+
+    if (match := _UNTIL_RE.fullmatch(text)) is not None:
+        return None, _end_point(_parse_point(match["b"]), None, now_l)
+
+    if (end := _duration_from(text, now_l)) is not None:
+        return None, end
+
+    match = _WHOLE_DAY_RE.fullmatch(text)
+    assert match is not None  # the pattern accepts any non-empty text
+    point = _parse_point(match["p"])
+    if point.end_marker:
+        return None, _end_point(point, None, now_l)
+    if point.clock is not None:
+        raise _Problem(_START_OR_END)
+    start = _resolve(point, "start", now_l, now_l)
+    end = _check_end(end_of_day(start.date(), zone), now_l, None, now_l)
+    return _check_start(start, now_l), end
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------
+
+
+def parse_window(text: str, now: datetime, zone: ZoneInfo) -> Window:
+    """Read a time phrase such as "until Friday" or "for 2 hours" in ``zone``, relative to ``now``.
+
+    ``now`` must be aware (any zone). See the module docstring for the rules.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("parse_window() needs an aware 'now'")
+    now_l = now.astimezone(zone)
+    phrase = _clean(text)
+    if not phrase:
+        return Window(None, None, None)
+    first: _Problem | None = None
+    for candidate in _candidates(phrase):
+        try:
+            start, end = _parse_phrase(_normalize(candidate), now_l)
+        except _Problem as problem:
+            if problem.unreadable:
+                first = first or problem
+                continue
+            return Window(None, None, problem.message(_excerpt(candidate)))
+        return Window(start, end, None)
+    assert first is not None
+    return Window(None, None, first.message(_excerpt(phrase)))

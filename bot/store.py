@@ -1,0 +1,381 @@
+"""All state in SQLAlchemy tables: requests with their status history, the cards the bot sent,
+and the webhook inbox. SQLite by default (WAL, busy timeout, short transactions), PostgreSQL by URL.
+
+Every status change is one `UPDATE ... WHERE id = ? AND status IN (...)`: whoever changes the row
+wins, everyone else gets None and must not act.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Dialect, RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.domain.model import InterceptSettings, Request, Status
+from bot.domain.ports import CardRecord, HistoryEntry
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite has no time zones): stored as ISO text."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
+
+
+metadata = MetaData()
+
+requests_table = Table(
+    "intercept_requests", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("person_id", String(200), nullable=False, index=True),
+    Column("person_email", String(320), nullable=False),
+    Column("person_name", String(400), nullable=False),
+    Column("zone", String(64), nullable=False),
+    Column("room_id", String(200), nullable=False),
+    Column("status", String(32), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("start_at", UTCDateTime()),
+    Column("end_at", UTCDateTime()),
+    Column("requested", JSON()),
+    Column("snapshot", JSON()),
+    Column("reason", Text(), nullable=False, default=""),
+    Column("decided_by_id", String(200)),
+    Column("decided_by_name", String(400)),
+    Column("decided_at", UTCDateTime()),
+    Column("decision_comment", Text(), nullable=False, default=""),
+    Column("applied_at", UTCDateTime()),
+    Column("reverted_at", UTCDateTime()),
+    Column("replaces_id", String(64)),
+    Column("error", Text(), nullable=False, default=""),
+    Column("attempts", Integer(), nullable=False, default=0),
+    Column("retry_at", UTCDateTime()),
+    Column("draft", JSON()),
+    Column("draft_note", Text(), nullable=False, default=""),
+)
+
+history_table = Table(
+    "request_history", metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, index=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("source", String(32)),
+    Column("target", String(32), nullable=False),
+    Column("actor_id", String(200)),
+    Column("note", Text(), nullable=False, default=""),
+)
+
+cards_table = Table(
+    "card_messages", metadata,
+    Column("message_id", String(200), primary_key=True),
+    Column("request_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("room_id", String(200), nullable=False),
+    Column("recipient", String(400), nullable=False),
+    Column("live", Boolean(), nullable=False),
+)
+
+inbox_table = Table(
+    "webhook_inbox", metadata,
+    Column("key", String(300), primary_key=True),  # resource:data.id, so a redelivery is recognised
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("payload", Text(), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # pending, processing, done, failed
+    Column("attempts", Integer(), nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("error", Text(), nullable=False, default=""),
+)
+
+settings_table = Table(
+    "bot_settings", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text(), nullable=False),
+)
+
+_SETTINGS_FIELDS = ("requested", "snapshot")
+_REQUEST_FIELDS = tuple(f.name for f in fields(Request))
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign-thread use."""
+    is_sqlite = url.startswith("sqlite")
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {},
+        pool_pre_ping=not is_sqlite)
+    if is_sqlite:
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" hook below starts transactions
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Connection) -> None:
+            # IMMEDIATE takes the write lock up front: two read-then-write transactions then wait
+            # for each other (busy timeout) instead of failing with "database is locked".
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return engine
+
+
+class SqlStore:
+    """The `bot.domain.ports.Store` on SQLAlchemy, plus the webhook inbox and settings."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # ------------------------------------------------------------------ requests
+
+    def add_request(self, request: Request) -> None:
+        row = _to_row(request)
+        with self._tx() as tx:
+            tx.execute(insert(requests_table).values(**row))
+            tx.execute(insert(history_table).values(request_id=request.id, at=request.created_at, source=None,
+                                                    target=request.status.value, actor_id=request.person_id,
+                                                    note="requested"))
+
+    def get(self, request_id: str) -> Request | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(requests_table).where(requests_table.c.id == request_id)).first()
+        return _from_row(row._mapping) if row else None
+
+    def move(self, request_id: str, source: Status | Iterable[Status], target: Status, *, now: datetime,
+             actor_id: str | None = None, note: str = "",
+             changes: Mapping[str, Any] | None = None) -> Request | None:
+        sources = [source] if isinstance(source, Status) else list(source)
+        values = _to_row_partial(changes or {})
+        values.update(status=target.value, updated_at=now)
+        with self._tx() as tx:
+            before = tx.execute(select(requests_table.c.status).where(requests_table.c.id == request_id)
+                                .with_for_update()).first()
+            result = tx.execute(update(requests_table)
+                                .where(requests_table.c.id == request_id,
+                                       requests_table.c.status.in_([s.value for s in sources]))
+                                .values(**values))
+            if result.rowcount != 1 or before is None:
+                return None
+            tx.execute(insert(history_table).values(request_id=request_id, at=now, source=before.status,
+                                                    target=target.value, actor_id=actor_id, note=note[:2000]))
+            row = tx.execute(select(requests_table).where(requests_table.c.id == request_id)).first()
+        return _from_row(row._mapping) if row else None
+
+    def change(self, request_id: str, expected: Status, *, now: datetime,
+               changes: Mapping[str, Any]) -> Request | None:
+        values = _to_row_partial(changes)
+        values["updated_at"] = now
+        with self._tx() as tx:
+            result = tx.execute(update(requests_table)
+                                .where(requests_table.c.id == request_id,
+                                       requests_table.c.status == expected.value)
+                                .values(**values))
+            if result.rowcount != 1:
+                return None
+            row = tx.execute(select(requests_table).where(requests_table.c.id == request_id)).first()
+        return _from_row(row._mapping) if row else None
+
+    def for_person(self, person_id: str, statuses: Iterable[Status]) -> list[Request]:
+        query = (select(requests_table)
+                 .where(requests_table.c.person_id == person_id,
+                        requests_table.c.status.in_([s.value for s in statuses]))
+                 .order_by(requests_table.c.created_at))
+        with self.engine.connect() as connection:
+            return [_from_row(row._mapping) for row in connection.execute(query)]
+
+    def with_status(self, statuses: Iterable[Status]) -> list[Request]:
+        query = (select(requests_table).where(requests_table.c.status.in_([s.value for s in statuses]))
+                 .order_by(requests_table.c.created_at))
+        with self.engine.connect() as connection:
+            return [_from_row(row._mapping) for row in connection.execute(query)]
+
+    def history(self, request_id: str) -> list[HistoryEntry]:
+        query = (select(history_table).where(history_table.c.request_id == request_id)
+                 .order_by(history_table.c.id))
+        with self.engine.connect() as connection:
+            return [HistoryEntry(at=row.at, source=Status(row.source) if row.source else None,
+                                 target=Status(row.target), actor_id=row.actor_id, note=row.note)
+                    for row in connection.execute(query)]
+
+    # ------------------------------------------------------------------ cards
+
+    def add_card(self, record: CardRecord) -> None:
+        with self._tx() as tx:
+            tx.execute(insert(cards_table).values(
+                message_id=record.message_id, request_id=record.request_id, kind=record.kind,
+                room_id=record.room_id, recipient=record.recipient, live=record.live))
+
+    def card(self, message_id: str) -> CardRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(cards_table).where(cards_table.c.message_id == message_id)).first()
+        return _card(row._mapping) if row else None
+
+    def cards_for(self, request_id: str, kind: str) -> list[CardRecord]:
+        query = select(cards_table).where(cards_table.c.request_id == request_id, cards_table.c.kind == kind)
+        with self.engine.connect() as connection:
+            return [_card(row._mapping) for row in connection.execute(query)]
+
+    def retire_card(self, message_id: str) -> bool:
+        with self._tx() as tx:
+            result = tx.execute(update(cards_table)
+                                .where(cards_table.c.message_id == message_id, cards_table.c.live.is_(True))
+                                .values(live=False))
+        return result.rowcount == 1
+
+    # ------------------------------------------------------------------ webhook inbox
+
+    def inbox_add(self, key: str, payload: bytes | str, now: datetime) -> bool:
+        """Store a verified delivery. False when it was stored before (a redelivery)."""
+        text = payload.decode() if isinstance(payload, bytes) else payload
+        try:
+            with self._tx() as tx:
+                tx.execute(insert(inbox_table).values(key=key, received_at=now, payload=text, status="pending",
+                                                      attempts=0, next_attempt_at=now, error=""))
+        except IntegrityError:
+            return False
+        return True
+
+    def inbox_claim(self, now: datetime) -> tuple[str, str] | None:
+        """Take the oldest due pending event (compare-and-set to `processing`)."""
+        with self._tx() as tx:
+            candidates = tx.execute(
+                select(inbox_table.c.key, inbox_table.c.payload)
+                .where(inbox_table.c.status == "pending", inbox_table.c.next_attempt_at <= now)
+                .order_by(inbox_table.c.received_at).limit(5)).all()
+            for key, payload in candidates:
+                taken = tx.execute(update(inbox_table)
+                                   .where(inbox_table.c.key == key, inbox_table.c.status == "pending")
+                                   .values(status="processing", attempts=inbox_table.c.attempts + 1))
+                if taken.rowcount == 1:
+                    return str(key), str(payload)
+        return None
+
+    def inbox_finish(self, key: str, *, error: str = "", retry_at: datetime | None = None) -> None:
+        """Done (no error), failed for good (error, no retry_at), or back to pending until retry_at."""
+        status = "done" if not error else ("pending" if retry_at else "failed")
+        values: dict[str, Any] = {"status": status, "error": error[:2000]}
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        with self._tx() as tx:
+            tx.execute(update(inbox_table).where(inbox_table.c.key == key).values(**values))
+
+    def inbox_attempts(self, key: str) -> int:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(inbox_table.c.attempts).where(inbox_table.c.key == key)).first()
+        return int(row.attempts) if row else 0
+
+    def inbox_requeue_unfinished(self) -> int:
+        """At start-up: events a dead process was processing go back to pending."""
+        with self._tx() as tx:
+            result = tx.execute(update(inbox_table).where(inbox_table.c.status == "processing")
+                                .values(status="pending"))
+        return int(result.rowcount)
+
+    def inbox_counts(self) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(inbox_table.c.status, inbox_table.c.key)).all()
+        counts: dict[str, int] = {}
+        for status, _key in rows:
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    # ------------------------------------------------------------------ settings
+
+    def get_setting(self, key: str) -> str | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(settings_table.c.value).where(settings_table.c.key == key)).first()
+        return str(row.value) if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._tx() as tx:
+            updated = tx.execute(update(settings_table).where(settings_table.c.key == key).values(value=value))
+            if updated.rowcount == 0:
+                tx.execute(insert(settings_table).values(key=key, value=value))
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(select(1))
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _to_row(request: Request) -> dict[str, Any]:
+    return _to_row_partial({name: getattr(request, name) for name in _REQUEST_FIELDS})
+
+
+def _to_row_partial(changes: Mapping[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in _REQUEST_FIELDS:
+            raise KeyError(f"unknown request field {name}")
+        if name in _SETTINGS_FIELDS:
+            value = value.to_stored() if isinstance(value, InterceptSettings) else value
+        elif name == "status":
+            value = Status(value).value
+        elif name == "draft":
+            value = dict(value)
+        row[name] = value
+    return row
+
+
+def _from_row(row: RowMapping) -> Request:
+    values = {name: row[name] for name in _REQUEST_FIELDS}
+    values["status"] = Status(values["status"])
+    for name in _SETTINGS_FIELDS:
+        raw = values[name]
+        if isinstance(raw, str):  # some drivers hand JSON back as text
+            raw = json.loads(raw)
+        values[name] = InterceptSettings.from_api(raw) if raw is not None else None
+    values["draft"] = dict(values["draft"] or {})
+    return Request(**values)
+
+
+def _card(row: RowMapping) -> CardRecord:
+    return CardRecord(message_id=row["message_id"], request_id=row["request_id"], kind=row["kind"],
+                      room_id=row["room_id"], recipient=row["recipient"], live=bool(row["live"]))

@@ -1,0 +1,223 @@
+"""The one class that makes every Webex call, on webexpythonsdk's REST session.
+
+Two sessions: the bot token (messages, attachment actions, people, webhooks) and the admin token
+(the intercept GET/PUT, which a bot token may not call). Waits are ours, not the SDK's: the SDK's
+own rate-limit wait is off (it would block for as long as Webex says, without a cap). Each call is
+retried on 429/423 (honouring Retry-After in seconds or as an HTTP date; garbage or absent: a
+default), on 5xx and on connection failures, with capped exponential backoff and jitter inside a
+bounded total; what still fails becomes a `WebexError` that says whether trying later may help.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from webexpythonsdk import WebexAPI
+from webexpythonsdk.exceptions import ApiError
+
+from bot.domain.model import InterceptSettings, Person
+from bot.domain.ports import CardAction, ChatMessage, SentMessage, WebexError
+
+log = logging.getLogger(__name__)
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+RETRY_STATUSES = frozenset({423, 429, 500, 502, 503, 504})
+DEFAULT_RETRY_AFTER = 5.0
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: a number, or an HTTP date; None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+class RetryPolicy:
+    def __init__(self, *, budget: float = 60.0, max_wait: float = 30.0, base: float = 0.5, cap: float = 8.0,
+                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random) -> None:
+        self.budget = budget
+        self.max_wait = max_wait
+        self.base = base
+        self.cap = cap
+        self.sleep = sleep
+        self.jitter = jitter
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.cap, self.base * (1 << min(attempt, 16))) * (0.5 + self.jitter() / 2)
+
+
+class WebexClient:
+    def __init__(self, *, api_url: str, bot_token: str, admin_token: str, org_id: str | None = None,
+                 timeout: int = 15, retry: RetryPolicy | None = None, person_ttl: float = 300.0) -> None:
+        base = api_url.rstrip("/") + "/"
+        self._bot = WebexAPI(access_token=bot_token, base_url=base, single_request_timeout=timeout,
+                             wait_on_rate_limit=False)
+        self._admin = WebexAPI(access_token=admin_token, base_url=base, single_request_timeout=timeout,
+                               wait_on_rate_limit=False)
+        self.org_id = org_id
+        self.retry = retry or RetryPolicy()
+        self._person_ttl = person_ttl
+        self._people: dict[str, tuple[float, Person]] = {}
+        self._people_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ people
+
+    def me(self) -> Person:
+        return _person(self._call(self._bot, "GET", "people/me", operation="read the bot's own person"))
+
+    def admin_me(self) -> Person:
+        """Whose the admin token is (start-up uses it to check the token is accepted)."""
+        return _person(self._call(self._admin, "GET", "people/me", operation="read the admin token's person"))
+
+    def person(self, person_id: str) -> Person:
+        with self._people_lock:
+            cached = self._people.get(person_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        person = _person(self._call(self._bot, "GET", f"people/{_q(person_id)}", operation="read a person"))
+        with self._people_lock:
+            self._people[person_id] = (time.monotonic() + self._person_ttl, person)
+        return person
+
+    def person_by_email(self, email: str) -> Person | None:
+        answer = self._call(self._bot, "GET", "people", params={"email": email}, operation="find a person")
+        items = answer.get("items") or []
+        return _person(items[0]) if items else None
+
+    # ------------------------------------------------------------------ messages and actions
+
+    def message(self, message_id: str) -> ChatMessage:
+        data = self._call(self._bot, "GET", f"messages/{_q(message_id)}", operation="read a message")
+        return ChatMessage(
+            id=data["id"], room_id=data.get("roomId", ""), room_type=data.get("roomType", "direct"),
+            person_id=data.get("personId", ""), person_email=data.get("personEmail", ""),
+            text=data.get("text") or "", mentioned_people=tuple(data.get("mentionedPeople") or ()),
+            files=tuple(data.get("files") or ()))
+
+    def action(self, action_id: str) -> CardAction:
+        data = self._call(self._bot, "GET", f"attachment/actions/{_q(action_id)}",
+                          operation="read a card action")
+        inputs = data.get("inputs")
+        return CardAction(id=data["id"], message_id=data.get("messageId", ""), person_id=data.get("personId", ""),
+                          room_id=data.get("roomId", ""), inputs=inputs if isinstance(inputs, dict) else {})
+
+    def send(self, *, markdown: str, room_id: str | None = None, to_person_id: str | None = None,
+             to_person_email: str | None = None, card: Mapping[str, Any] | None = None,
+             parent_id: str | None = None) -> SentMessage:
+        from bot.domain.text import fit_message
+
+        body: dict[str, Any] = {"markdown": fit_message(markdown)}
+        for key, value in (("roomId", room_id), ("toPersonId", to_person_id),
+                           ("toPersonEmail", to_person_email), ("parentId", parent_id)):
+            if value:
+                body[key] = value
+        if card is not None:
+            body["attachments"] = [{"contentType": CARD_CONTENT_TYPE, "content": dict(card)}]
+        data = self._call(self._bot, "POST", "messages", json=body, operation="send a message")
+        return SentMessage(id=data["id"], room_id=data.get("roomId", room_id or ""))
+
+    def delete_message(self, message_id: str) -> None:
+        self._call(self._bot, "DELETE", f"messages/{_q(message_id)}", expect=204, operation="delete a message")
+
+    # ------------------------------------------------------------------ intercept (admin token)
+
+    def get_intercept(self, person_id: str) -> InterceptSettings:
+        data = self._call(self._admin, "GET", f"people/{_q(person_id)}/features/intercept",
+                          params=self._org(), operation="read intercept settings")
+        return InterceptSettings.from_api(data)
+
+    def put_intercept(self, person_id: str, settings: InterceptSettings) -> None:
+        self._call(self._admin, "PUT", f"people/{_q(person_id)}/features/intercept", params=self._org(),
+                   json=settings.to_api(), expect=204, operation="change intercept settings")
+
+    # ------------------------------------------------------------------ webhooks
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return list(self._call(self._bot, "GET", "webhooks", operation="list webhooks").get("items") or [])
+
+    def create_webhook(self, *, name: str, target_url: str, resource: str, event: str, secret: str) -> dict[str, Any]:
+        return self._call(self._bot, "POST", "webhooks", operation="create a webhook", json={
+            "name": name, "targetUrl": target_url, "resource": resource, "event": event, "secret": secret})
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._call(self._bot, "DELETE", f"webhooks/{_q(webhook_id)}", expect=204, operation="delete a webhook")
+
+    # ------------------------------------------------------------------ the one way out
+
+    def _org(self) -> dict[str, str] | None:
+        return {"orgId": self.org_id} if self.org_id else None
+
+    def _call(self, api: WebexAPI, method: str, path: str, *, operation: str, expect: int = 200,
+              params: Mapping[str, str] | None = None, json: Any = None) -> dict[str, Any]:
+        session = api._session  # the SDK's REST session: auth header, base URL, ApiError parsing
+        deadline = time.monotonic() + self.retry.budget
+        attempt = 0
+        while True:
+            try:
+                response = session.request(method, path, expect, params=params, json=json)
+                if response.status_code == 204 or not response.content:
+                    return {}
+                data = response.json()
+                return data if isinstance(data, dict) else {"items": data}
+            except ApiError as error:
+                status = error.status_code
+                tracking = error.tracking_id
+                message = _api_message(error)
+                if status not in RETRY_STATUSES:
+                    raise WebexError(status, message, tracking_id=tracking, transient=False,
+                                     operation=operation) from None
+                header = error.response.headers.get("Retry-After")
+                wait = retry_after_seconds(header) if status in (423, 429) else None
+                if wait is None:
+                    wait = DEFAULT_RETRY_AFTER if status in (423, 429) else self.retry.backoff(attempt)
+                wait = min(wait, self.retry.max_wait)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                status, tracking = None, None
+                message = f"Webex did not answer ({type(error).__name__})"
+                if method == "POST" and isinstance(error, requests.ReadTimeout):
+                    # the message may have been created: sending it again could double it
+                    raise WebexError(None, message, transient=True, operation=operation) from None
+                wait = self.retry.backoff(attempt)
+            except ValueError:
+                raise WebexError(None, "Webex answered with something that is not JSON",
+                                 transient=True, operation=operation) from None
+            attempt += 1
+            if time.monotonic() + wait > deadline:
+                raise WebexError(status, message, tracking_id=tracking, transient=True, operation=operation)
+            log.info("%s: %s, retrying in %.1f s (attempt %d)", operation, status or message, wait, attempt)
+            self.retry.sleep(wait)
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _api_message(error: ApiError) -> str:
+    return str(error.message or error.description or error.status or "error")
+
+
+def _person(data: Mapping[str, Any]) -> Person:
+    emails = data.get("emails") or [""]
+    return Person(id=str(data.get("id", "")), email=str(emails[0]).lower(),
+                  display_name=str(data.get("displayName") or emails[0]),
+                  timezone=data.get("timezone") or None, type=str(data.get("type") or "person"))

@@ -1,0 +1,87 @@
+"""What approvers see: the request card with Approve / Reject, and the result that replaces it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from webexpythonsdk.models.cards import Fact, FactSet, Submit, Text
+
+from bot.domain.model import InterceptSettings, Request
+from bot.domain.text import escape_card_text, escape_markdown, quote_block, shorten
+from bot.domain.timeparse import describe
+from cards.common import card, paragraph, title
+
+REASON_SHOWN = 600  # characters of the reason a card shows
+
+
+def settings_facts(settings: InterceptSettings) -> list[tuple[str, str]]:
+    """The settings in words, one (title, value) per part of the PUT body."""
+    incoming = "intercepted" if settings.incoming_type == "INTERCEPT_ALL" else "let through"
+    extras = []
+    if settings.incoming_type == "INTERCEPT_ALL":
+        extras.append("to voicemail" if settings.voicemail_enabled else "no voicemail")
+        extras.append("custom greeting" if settings.greeting == "CUSTOM" else "default greeting")
+        if settings.new_number_enabled:
+            extras.append(f"announces {settings.new_number_destination}")
+        if settings.zero_transfer_enabled:
+            extras.append(f"0 transfers to {settings.zero_transfer_destination}")
+    outgoing = "all intercepted" if settings.outgoing_type == "INTERCEPT_ALL" else "local calls only"
+    if settings.outgoing_transfer_enabled:
+        outgoing += f", transferred to {settings.outgoing_destination}"
+    return [("Incoming", incoming + (f" ({', '.join(extras)})" if extras else "")), ("Outgoing", outgoing)]
+
+
+def window_text(request: Request, zone: ZoneInfo) -> str:
+    start = describe(request.start_at.astimezone(zone)) if request.start_at else "as soon as approved"
+    end = describe(request.end_at.astimezone(zone)) if request.end_at else "(no end)"
+    return f"{start} → {end}"
+
+
+def approval_card(request: Request, *, viewer_zone: str | None, now: datetime) -> dict[str, Any]:
+    del now  # the card shows absolute times only
+    own = ZoneInfo(request.zone)
+    facts = [
+        ("Who", f"{escape_card_text(request.person_name)} ({escape_card_text(request.person_email)})"),
+        ("When", window_text(request, own)),
+    ]
+    viewer = _zone(viewer_zone)
+    if viewer is not None and viewer.key != own.key:
+        facts.append(("Your time", window_text(request, viewer)))
+    if request.requested is not None:
+        facts += [(k, escape_card_text(v)) for k, v in settings_facts(request.requested)]
+    body: list[Any] = [
+        title(f"Intercept request from {request.person_name}"),
+        FactSet(facts=[Fact(title=k, value=v) for k, v in facts]),
+    ]
+    if request.reason:
+        body.append(paragraph("**Reason:** " + escape_card_text(shorten(request.reason, REASON_SHOWN))))
+    body.append(Text(id="comment", label="Comment for the requester (optional)", maxLength=500,
+                     isMultiline=True))
+    actions = [Submit(title="Approve", data={"intent": "approve"}),
+               Submit(title="Reject", data={"intent": "reject"})]
+    return card(body, actions)
+
+
+def approval_markdown(request: Request) -> str:
+    """The message text that goes with the card (and shows where cards do not render)."""
+    zone = ZoneInfo(request.zone)
+    reason = f" Reason: {quote_block(request.reason)}" if request.reason else ""
+    return (f"Intercept request from {escape_markdown(request.person_name)}: {window_text(request, zone)}."
+            f"{reason} Approve or reject it on the card.")
+
+
+def outcome_markdown(request: Request, outcome: str) -> str:
+    zone = ZoneInfo(request.zone)
+    return (f"Intercept request from {escape_markdown(request.person_name)} "
+            f"({window_text(request, zone)}): **{escape_markdown(outcome)}**.")
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

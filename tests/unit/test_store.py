@@ -1,0 +1,110 @@
+"""The store: compare-and-set moves, aware UTC times, history, cards and the inbox."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.model import InterceptSettings, Request, Status
+from bot.domain.ports import CardRecord
+from bot.store import SqlStore, make_engine
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path) -> SqlStore:
+    store = SqlStore(make_engine(f"sqlite:///{tmp_path}/bot.db"))
+    store.create_schema()
+    return store
+
+
+def request(request_id: str = "r1", status: Status = Status.AWAITING_APPROVAL) -> Request:
+    return Request(id=request_id, person_id="p1", person_email="a@example.com", person_name="A", zone="Asia/Kolkata",
+                   room_id="room", status=status, created_at=NOW, updated_at=NOW,
+                   end_at=datetime(2026, 12, 1, 12, 0, tzinfo=ZoneInfo("Asia/Kolkata")),
+                   requested=InterceptSettings(enabled=True, outgoing_destination="+14155550100"),
+                   draft={"until.date": "2026-12-01"})
+
+
+def test_a_request_round_trips_with_aware_utc_times(store: SqlStore) -> None:
+    store.add_request(request())
+    got = store.get("r1")
+    assert got is not None
+    assert got.end_at == datetime(2026, 12, 1, 6, 30, tzinfo=UTC)
+    assert got.end_at.tzinfo is not None and got.created_at.utcoffset() == timedelta(0)
+    assert got.requested == request().requested
+    assert got.draft == {"until.date": "2026-12-01"}
+
+
+def test_a_naive_datetime_is_refused(store: SqlStore) -> None:
+    with pytest.raises(Exception, match="naive"):
+        store.add_request(Request(**{**request().__dict__, "created_at": datetime(2026, 1, 1)}))  # noqa: DTZ001
+
+
+def test_move_is_compare_and_set_and_records_history(store: SqlStore) -> None:
+    store.add_request(request())
+    moved = store.move("r1", Status.AWAITING_APPROVAL, Status.APPROVED, now=NOW, actor_id="bob",
+                       changes={"decided_by_name": "Bob"})
+    assert moved is not None and moved.status is Status.APPROVED and moved.decided_by_name == "Bob"
+    assert store.move("r1", Status.AWAITING_APPROVAL, Status.REJECTED, now=NOW) is None
+    assert store.get("r1").status is Status.APPROVED  # type: ignore[union-attr]
+    assert [(h.source, h.target, h.actor_id) for h in store.history("r1")] == [
+        (None, Status.AWAITING_APPROVAL, "p1"), (Status.AWAITING_APPROVAL, Status.APPROVED, "bob")]
+
+
+def test_racing_moves_let_exactly_one_win(tmp_path) -> None:
+    store = SqlStore(make_engine(f"sqlite:///{tmp_path}/race.db"))
+    store.create_schema()
+    for number in range(20):
+        store.add_request(request(f"r{number}"))
+    wins: list[tuple[str, Status]] = []
+    barrier = threading.Barrier(4)
+
+    def decide(target: Status) -> None:
+        barrier.wait()
+        for number in range(20):
+            if store.move(f"r{number}", Status.AWAITING_APPROVAL, target, now=NOW):
+                wins.append((f"r{number}", target))
+
+    threads = [threading.Thread(target=decide, args=(t,)) for t in
+               (Status.APPROVED, Status.REJECTED, Status.APPROVED, Status.CANCELLED)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(w[0] for w in wins) == sorted(f"r{n}" for n in range(20))
+    for request_id, target in wins:
+        assert store.get(request_id).status is target  # type: ignore[union-attr]
+        assert len(store.history(request_id)) == 2
+
+
+def test_change_only_applies_in_the_expected_state(store: SqlStore) -> None:
+    store.add_request(request(status=Status.APPLYING))
+    snapshot = InterceptSettings(enabled=True, file_name="old.wav")
+    changed = store.change("r1", Status.APPLYING, now=NOW, changes={"snapshot": snapshot})
+    assert changed is not None and changed.snapshot == snapshot
+    assert store.change("r1", Status.ACTIVE, now=NOW, changes={"error": "x"}) is None
+
+
+def test_cards_are_retired_once(store: SqlStore) -> None:
+    store.add_card(CardRecord("m1", "r1", "approval", "room", "bob@example.com", True))
+    assert store.card("m1") == CardRecord("m1", "r1", "approval", "room", "bob@example.com", True)
+    assert store.retire_card("m1") is True
+    assert store.retire_card("m1") is False
+    assert store.cards_for("r1", "approval")[0].live is False
+
+
+def test_inbox_claims_each_event_once_and_requeues_unfinished(store: SqlStore) -> None:
+    assert store.inbox_add("messages:1", b"{}", NOW) is True
+    assert store.inbox_add("messages:1", b"{}", NOW) is False
+    assert store.inbox_claim(NOW) == ("messages:1", "{}")
+    assert store.inbox_claim(NOW) is None
+    assert store.inbox_requeue_unfinished() == 1
+    assert store.inbox_claim(NOW) == ("messages:1", "{}")
+    store.inbox_finish("messages:1", error="busy", retry_at=NOW + timedelta(seconds=30))
+    assert store.inbox_claim(NOW) is None
+    assert store.inbox_claim(NOW + timedelta(seconds=31)) == ("messages:1", "{}")
+    store.inbox_finish("messages:1")
+    assert store.inbox_counts() == {"done": 1}
