@@ -42,5 +42,6 @@ def configure(secrets: Iterable[str], level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("apscheduler.executors", "apscheduler.scheduler", "waitress.queue", "urllib3"):
+    for noisy in ("apscheduler.executors", "apscheduler.scheduler", "waitress.queue", "urllib3",
+                  "webexpythonsdk.restsession"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -122,6 +122,12 @@ inbox_table = Table(
     Column("error", Text(), nullable=False, default=""),
 )
 
+directory_table = Table(
+    "people_directory", metadata,  # approvers are configured by email; Webex addresses people by id
+    Column("email", String(320), primary_key=True),
+    Column("person_id", String(200), nullable=False),
+)
+
 settings_table = Table(
     "bot_settings", metadata,
     Column("key", String(100), primary_key=True),
@@ -265,6 +271,22 @@ class SqlStore:
                                 .where(cards_table.c.message_id == message_id, cards_table.c.live.is_(True))
                                 .values(live=False))
         return result.rowcount == 1
+
+    # ------------------------------------------------------------------ people directory
+
+    def remember_person(self, email: str, person_id: str) -> None:
+        email = email.lower()
+        with self._tx() as tx:
+            updated = tx.execute(update(directory_table).where(directory_table.c.email == email)
+                                 .values(person_id=person_id))
+            if updated.rowcount == 0:
+                tx.execute(insert(directory_table).values(email=email, person_id=person_id))
+
+    def known_person_id(self, email: str) -> str | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(directory_table.c.person_id)
+                                     .where(directory_table.c.email == email.lower())).first()
+        return str(row.person_id) if row else None
 
     # ------------------------------------------------------------------ webhook inbox
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 RETRY_STATUSES = frozenset({423, 429, 500, 502, 503, 504})
 DEFAULT_RETRY_AFTER = 5.0
+ADMIN_ROLES = frozenset({"Full Administrator", "User Administrator"})
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -53,9 +54,15 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
 
 
 class RetryPolicy:
+    """How long one call may keep trying: at most `attempts` tries and `budget` seconds of waiting
+    in all; one wait is at most `max_wait` (a longer Retry-After gives up at once: the caller
+    reschedules instead of blocking a thread for minutes)."""
+
     def __init__(self, *, budget: float = 60.0, max_wait: float = 30.0, base: float = 0.5, cap: float = 8.0,
-                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random) -> None:
+                 attempts: int = 8, sleep: Callable[[float], None] = time.sleep,
+                 jitter: Callable[[], float] = random.random) -> None:
         self.budget = budget
+        self.attempts = attempts
         self.max_wait = max_wait
         self.base = base
         self.cap = cap
@@ -99,10 +106,25 @@ class WebexClient:
             self._people[person_id] = (time.monotonic() + self._person_ttl, person)
         return person
 
-    def person_by_email(self, email: str) -> Person | None:
-        answer = self._call(self._bot, "GET", "people", params={"email": email}, operation="find a person")
-        items = answer.get("items") or []
-        return _person(items[0]) if items else None
+    def room_member_id(self, room_id: str, email: str) -> str | None:
+        """The person id of `email` in a room the bot is in (how a person first written to by email
+        becomes known: `GET /people?email=` is not part of the API the bot keeps to)."""
+        answer = self._call(self._bot, "GET", "memberships", params={"roomId": room_id, "personEmail": email},
+                            operation="list a room's members")
+        for item in answer.get("items") or []:
+            if str(item.get("personEmail", "")).lower() == email.lower() and item.get("personId"):
+                return str(item["personId"])
+        return None
+
+    def is_org_admin(self, person_id: str) -> bool:
+        """Whether the person holds an administrator role that may change calling settings (read
+        with the admin token: only admins see `roles`)."""
+        person = self._call(self._admin, "GET", f"people/{_q(person_id)}", operation="read a person's roles")
+        held = set(person.get("roles") or [])
+        if not held:
+            return False
+        roles = self._call(self._admin, "GET", "roles", operation="list roles").get("items") or []
+        return any(role.get("id") in held and role.get("name") in ADMIN_ROLES for role in roles)
 
     # ------------------------------------------------------------------ messages and actions
 
@@ -170,7 +192,7 @@ class WebexClient:
     def _call(self, api: WebexAPI, method: str, path: str, *, operation: str, expect: int = 200,
               params: Mapping[str, str] | None = None, json: Any = None) -> dict[str, Any]:
         session = api._session  # the SDK's REST session: auth header, base URL, ApiError parsing
-        deadline = time.monotonic() + self.retry.budget
+        waited = 0.0
         attempt = 0
         while True:
             try:
@@ -190,7 +212,6 @@ class WebexClient:
                 wait = retry_after_seconds(header) if status in (423, 429) else None
                 if wait is None:
                     wait = DEFAULT_RETRY_AFTER if status in (423, 429) else self.retry.backoff(attempt)
-                wait = min(wait, self.retry.max_wait)
             except (requests.ConnectionError, requests.Timeout) as error:
                 status, tracking = None, None
                 message = f"Webex did not answer ({type(error).__name__})"
@@ -202,8 +223,9 @@ class WebexClient:
                 raise WebexError(None, "Webex answered with something that is not JSON",
                                  transient=True, operation=operation) from None
             attempt += 1
-            if time.monotonic() + wait > deadline:
+            if wait > self.retry.max_wait or waited + wait > self.retry.budget or attempt >= self.retry.attempts:
                 raise WebexError(status, message, tracking_id=tracking, transient=True, operation=operation)
+            waited += wait
             log.info("%s: %s, retrying in %.1f s (attempt %d)", operation, status or message, wait, attempt)
             self.retry.sleep(wait)
 

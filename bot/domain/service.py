@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,6 +42,7 @@ INTENT = "intent"
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=10)
 ALERT_AFTER_ATTEMPTS = 3
+CARD_RECORD_WAIT = 10.0  # seconds a click on an unknown card waits for cards being recorded
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,16 @@ class InterceptService:
         self.bot = bot
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._cards_sending = 0
+        self._cards_cond = threading.Condition()
 
     # ------------------------------------------------------------------ conversation
 
     def handle_message(self, message: ChatMessage) -> None:
         if message.person_id == self.bot.id:
             return
+        if message.person_email:
+            self.store.remember_person(message.person_email, message.person_id)
         names = (self.bot.display_name, self.bot.display_name.split(" ")[0])
         command = parse_command(message.text, names)
         room = message.room_id
@@ -85,15 +91,8 @@ class InterceptService:
         person = self.webex.person(message.person_id)
         zone = self._zone(person.timezone)
         now = self.clock.now()
-        try:
-            current = self.webex.get_intercept(person.id)
-        except WebexError as error:
-            if error.transient:
-                raise
-            self.webex.send(room_id=message.room_id, markdown=(
-                "I could not read your call intercept settings from Webex Calling, so I cannot "
-                f"intercept your phone. Webex answered: {escape_markdown(error.message)}. "
-                "Is your account licensed for Webex Calling? An administrator can check."))
+        current = self._current_settings(person.id, message.room_id)
+        if current is None:
             return
         window = parse_window(phrase, now, zone)
         values = {**form.settings_values(current.with_enabled(True)),
@@ -103,13 +102,16 @@ class InterceptService:
             if self.store.move(old.id, Status.FORM_SENT, Status.CANCELLED, now=now,
                                note="replaced by a newer form"):
                 self._retire_cards(old.id, "form")
+        to_person = message.room_type != "direct"
         request = Request(
             id=uuid.uuid4().hex, person_id=person.id, person_email=person.email,
-            person_name=person.display_name, zone=zone.key, room_id=message.room_id,
+            person_name=person.display_name, zone=zone.key, room_id="" if to_person else message.room_id,
             status=Status.FORM_SENT, created_at=now, updated_at=now, draft=values, draft_note=note)
-        to_person = message.room_type != "direct"
-        sent = self._send_form(request, values, {}, note, current, to_person=to_person)
-        self.store.add_request(replace(request, room_id=sent.room_id))
+        with self._card_in_flight():
+            self.store.add_request(request)
+            sent = self._send_form(request, values, {}, note, current, to_person=to_person)
+            if to_person:  # the conversation goes on in the direct room the form went to
+                self.store.change(request.id, Status.FORM_SENT, now=now, changes={"room_id": sent.room_id})
         if to_person:
             self.webex.send(room_id=message.room_id, parent_id=message.id, markdown=(
                 f"{escape_markdown(person.display_name)}, I have sent you the request form in a direct message."))
@@ -126,15 +128,33 @@ class InterceptService:
             markdown = "Some answers need another look: " + "; ".join(
                 f"{escape_markdown(form_cards.LABELS.get(k, 'form'))}: {escape_markdown(v)}"
                 for k, v in errors.items())
-        if to_person:
-            sent = self.webex.send(markdown=markdown, card=card, to_person_id=request.person_id)
-        else:
-            sent = self.webex.send(markdown=markdown, card=card, room_id=request.room_id)
-        self.store.add_card(CardRecord(sent.id, request.id, "form", sent.room_id, request.person_id, True))
+        with self._card_in_flight():
+            if to_person:
+                sent = self.webex.send(markdown=markdown, card=card, to_person_id=request.person_id)
+            else:
+                sent = self.webex.send(markdown=markdown, card=card, room_id=request.room_id)
+            self.store.add_card(CardRecord(sent.id, request.id, "form", sent.room_id, request.person_id, True))
         return sent
+
+    @contextmanager
+    def _card_in_flight(self) -> Iterator[None]:
+        """Marks a card being sent and recorded. Webex may deliver a click on a card before the
+        bot has written down that the card is its own: `handle_action` waits for these."""
+        with self._cards_cond:
+            self._cards_sending += 1
+        try:
+            yield
+        finally:
+            with self._cards_cond:
+                self._cards_sending -= 1
+                self._cards_cond.notify_all()
 
     def handle_action(self, action: CardAction) -> None:
         record = self.store.card(action.message_id)
+        if record is None:  # perhaps a card still being recorded: wait for the sends in flight
+            with self._cards_cond:
+                self._cards_cond.wait_for(lambda: self._cards_sending == 0, timeout=CARD_RECORD_WAIT)
+            record = self.store.card(action.message_id)
         if record is None or record.room_id != action.room_id:
             log.warning("card action %s on a message that is not one of the bot's cards", action.id)
             self._reply(action, "This card is not one I can act on any more.")
@@ -167,7 +187,9 @@ class InterceptService:
         if intent != "submit":
             self._reply(action, "I did not understand that button.")
             return
-        current = self.webex.get_intercept(request.person_id)
+        current = self._current_settings(request.person_id, request.room_id)
+        if current is None:
+            return
         zone = ZoneInfo(request.zone)
         submission = form.read_submission(action.inputs, now=now, zone=zone, max_days=self.policy.max_days,
                                           current=current)
@@ -190,9 +212,9 @@ class InterceptService:
         for older in self.store.for_person(request.person_id, [Status.AWAITING_APPROVAL, Status.APPROVED]):
             if older.id != request.id and self.store.move(
                     older.id, [Status.AWAITING_APPROVAL, Status.APPROVED], Status.CANCELLED, now=now,
-                    actor_id=request.person_id, note=f"replaced by request {request.id}"):
+                    actor_id=request.person_id, note="replaced by a newer request from the requester"):
                 self.scheduler.unschedule(older.id)
-                self._close_approval_cards(older.id, "replaced by a newer request from the requester")
+                self._close_approval_cards(older.id)
         self._notify(moved, (
             f"Sent for approval: intercept {self._span(moved, ZoneInfo(moved.zone))}. "
             "I will tell you when an approver has decided."))
@@ -208,21 +230,33 @@ class InterceptService:
         for recipient in recipients:
             if recipient in asked:
                 continue
+            current = self.store.get(request.id)
+            if current is None or current.status is not Status.AWAITING_APPROVAL:
+                break
             room_id = recipient.removeprefix("room:") if recipient.startswith("room:") else None
-            approver = None if room_id else self._person_by_email(recipient)
+            approver = None if room_id else self._known_person(recipient)
             card = approval_cards.approval_card(request, viewer_zone=approver.timezone if approver else None,
                                                 now=self.clock.now())
-            try:
-                sent = self.webex.send(markdown=approval_cards.approval_markdown(request), card=card,
-                                       room_id=room_id, to_person_id=approver.id if approver else None,
-                                       to_person_email=recipient if not (room_id or approver) else None)
-            except WebexError as error:
-                log.warning("could not ask %s to approve request %s: %s", recipient, request.id, error)
-                continue
-            self.store.add_card(CardRecord(sent.id, request.id, "approval", sent.room_id, recipient, True))
+            with self._card_in_flight():
+                try:
+                    sent = self.webex.send(markdown=approval_cards.approval_markdown(request), card=card,
+                                           room_id=room_id, to_person_id=approver.id if approver else None,
+                                           to_person_email=recipient if not (room_id or approver) else None)
+                except WebexError as error:
+                    log.warning("could not ask %s to approve request %s: %s", recipient, request.id, error)
+                    continue
+                self.store.add_card(CardRecord(sent.id, request.id, "approval", sent.room_id, recipient, True))
+            if approver is None and room_id is None:
+                self._learn_member(sent.room_id, recipient)
+        # decided, cancelled or replaced while the cards went out: withdraw any that are still live
+        current = self.store.get(request.id)
+        if current is not None and current.status is not Status.AWAITING_APPROVAL:
+            self._close_approval_cards(request.id)
 
     def _approval_action(self, action: CardAction, record: CardRecord, request: Request, intent: str) -> None:
         clicker = self.webex.person(action.person_id)
+        if clicker.email:
+            self.store.remember_person(clicker.email, clicker.id)
         if not self._is_approver(clicker):
             self._reply(action, "Only the configured approvers can decide on intercept requests.")
             return
@@ -236,8 +270,8 @@ class InterceptService:
         comment = str(action.inputs.get("comment", "") or "").strip()[:500]
         if intent == "approve" and request.end_at is not None and request.end_at <= now:
             if self.store.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=now,
-                               note="its end time passed before it was approved"):
-                self._close_approval_cards(request.id, "expired: its end time passed before anyone approved")
+                               note="expired: its end time passed before anyone approved"):
+                self._close_approval_cards(request.id)
                 self._notify(request, "Your intercept request expired: its end time passed before approval.")
             self._reply(action, "This request's end time has already passed, so it cannot be approved.")
             return
@@ -250,8 +284,7 @@ class InterceptService:
             latest = self.store.get(request.id) or request
             self._reply(action, already_decided_text(latest))
             return
-        verb = "approved" if target is Status.APPROVED else "rejected"
-        self._close_approval_cards(decided.id, f"{verb} by {decided.decided_by_name}")
+        self._close_approval_cards(decided.id)
         if target is Status.REJECTED:
             because = f" Comment: {quote_block(comment)}" if comment else ""
             self._notify(decided, f"Your intercept request was rejected by "
@@ -470,10 +503,10 @@ class InterceptService:
         why = "nobody decided in time" if request.status is Status.AWAITING_APPROVAL else "the form was not sent"
         if ended:
             why = "its end time passed"
-        if self.store.move(request.id, request.status, Status.EXPIRED, now=now, note=why):
+        if self.store.move(request.id, request.status, Status.EXPIRED, now=now, note=f"expired: {why}"):
             kind = "approval" if request.status is Status.AWAITING_APPROVAL else "form"
             if kind == "approval":
-                self._close_approval_cards(request.id, f"expired: {why}")
+                self._close_approval_cards(request.id)
             else:
                 self._retire_cards(request.id, "form")
             self._notify(request, f"Your intercept request expired: {why}. Ask again any time.")
@@ -505,7 +538,7 @@ class InterceptService:
                                note="cancelled by the requester"):
                 self.scheduler.unschedule(request.id)
                 self._retire_cards(request.id, "form")
-                self._close_approval_cards(request.id, "cancelled by the requester")
+                self._close_approval_cards(request.id)
                 said.append("Cancelled your pending request.")
         for request in self.store.for_person(person_id, [Status.ACTIVE]):
             if self.revert(request.id, actor_id=person_id, note="ended early by the requester"):
@@ -514,15 +547,48 @@ class InterceptService:
 
     # ------------------------------------------------------------------ helpers
 
-    def _is_approver(self, person: Person) -> bool:
-        return person.type == "person" and person.email.lower() in self.policy.approvers
-
-    def _person_by_email(self, email: str) -> Person | None:
+    def _current_settings(self, person_id: str, room_id: str) -> InterceptSettings | None:
+        """The person's settings as Webex has them; a permanent refusal is explained to them (a
+        transient failure propagates, so the event is tried again later)."""
         try:
-            return self.webex.person_by_email(email)
+            return self.webex.get_intercept(person_id)
         except WebexError as error:
-            log.warning("could not look up an approver: %s", error)
+            if error.transient:
+                raise
+            self.webex.send(room_id=room_id, markdown=(
+                "I could not read your call intercept settings from Webex Calling, so I cannot "
+                f"intercept your phone. Webex answered: {escape_markdown(error.message)}. "
+                "Is your account licensed for Webex Calling? An administrator can check."))
             return None
+
+    def _is_approver(self, person: Person) -> bool:
+        """A configured approver; with none configured (an approval space only), an administrator
+        of the organisation who may change calling settings anyway."""
+        if person.type != "person":
+            return False
+        if self.policy.approvers:
+            return person.email.lower() in self.policy.approvers
+        return self.webex.is_org_admin(person.id)
+
+    def _known_person(self, email: str) -> Person | None:
+        """The person behind an email the bot has seen before (for their id and time zone)."""
+        person_id = self.store.known_person_id(email)
+        if person_id is None:
+            return None
+        try:
+            return self.webex.person(person_id)
+        except WebexError as error:
+            log.warning("could not read a known person: %s", error)
+            return None
+
+    def _learn_member(self, room_id: str, email: str) -> None:
+        try:
+            person_id = self.webex.room_member_id(room_id, email)
+        except WebexError as error:
+            log.warning("could not read the members of a direct room: %s", error)
+            return
+        if person_id:
+            self.store.remember_person(email, person_id)
 
     def _zone(self, name: str | None) -> ZoneInfo:
         for candidate in (name, self.policy.default_zone):
@@ -548,11 +614,12 @@ class InterceptService:
             if card.live and self.store.retire_card(card.message_id):
                 self._delete(card.message_id)
 
-    def _close_approval_cards(self, request_id: str, outcome: str) -> None:
-        """A card cannot be edited: replace each live approval card by a result without buttons."""
+    def _close_approval_cards(self, request_id: str) -> None:
+        """A card cannot be edited: replace each live approval card by the outcome, without buttons."""
         request = self.store.get(request_id)
         if request is None:
             return
+        outcome = self._outcome(request)
         for card in self.store.cards_for(request_id, "approval"):
             if not (card.live and self.store.retire_card(card.message_id)):
                 continue
@@ -561,6 +628,14 @@ class InterceptService:
                 self.webex.send(room_id=card.room_id, markdown=approval_cards.outcome_markdown(request, outcome))
             except WebexError as error:
                 log.warning("could not post the outcome of request %s: %s", request_id, error)
+
+    def _outcome(self, request: Request) -> str:
+        """What happened to a request that is no longer waiting for approval, in a few words."""
+        if request.decided_by_name and request.status not in (Status.CANCELLED, Status.EXPIRED):
+            verb = "rejected" if request.status is Status.REJECTED else "approved"
+            return f"{verb} by {request.decided_by_name}"
+        history = self.store.history(request.id)
+        return (history[-1].note if history else "") or request.status.label
 
     def _delete(self, message_id: str) -> None:
         try:
@@ -583,10 +658,15 @@ class InterceptService:
                 log.warning("could not tell approvers: %s", error)
 
     def _reply(self, action: CardAction, markdown: str) -> None:
-        try:
-            self.webex.send(room_id=action.room_id, parent_id=action.message_id, markdown=markdown)
-        except WebexError as error:
-            log.warning("could not answer a card action: %s", error)
+        """Answer a click in the card's thread; in the room when the card is gone already."""
+        for parent in (action.message_id, None):
+            try:
+                self.webex.send(room_id=action.room_id, parent_id=parent, markdown=markdown)
+                return
+            except WebexError as error:
+                if error.transient or parent is None:
+                    log.warning("could not answer a card action: %s", error)
+                    return
 
 
 def help_text(*, unknown: bool = False) -> str:

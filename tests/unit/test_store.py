@@ -40,7 +40,7 @@ def test_a_request_round_trips_with_aware_utc_times(store: SqlStore) -> None:
 
 def test_a_naive_datetime_is_refused(store: SqlStore) -> None:
     with pytest.raises(Exception, match="naive"):
-        store.add_request(Request(**{**request().__dict__, "created_at": datetime(2026, 1, 1)}))  # noqa: DTZ001
+        store.add_request(Request(**{**request().__dict__, "created_at": datetime(2026, 1, 1)}))
 
 
 def test_move_is_compare_and_set_and_records_history(store: SqlStore) -> None:

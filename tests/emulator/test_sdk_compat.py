@@ -1,0 +1,43 @@
+"""The emulator speaks well enough for webexpythonsdk (what the bot is built on)."""
+
+from __future__ import annotations
+
+import pytest
+from webexpythonsdk import WebexAPI
+from webexpythonsdk.exceptions import ApiError, RateLimitError
+
+from tests.emulator.helpers import Cast, card
+
+
+def _api(cast: Cast, token: str) -> WebexAPI:
+    return WebexAPI(access_token=token, base_url=cast.emu.base_url + "/", wait_on_rate_limit=False,
+                    single_request_timeout=10)
+
+
+def test_sdk_round_trip(cast: Cast) -> None:
+    bot = _api(cast, "bot-token")
+    assert bot.people.me().id == cast.bot.id
+    assert bot.people.get(cast.alice.id).displayName == "Alice Adler"
+    sent = bot.messages.create(toPersonId=cast.alice.id, markdown="Approve?", attachments=[
+        {"contentType": "application/vnd.microsoft.card.adaptive", "content": card()}])
+    assert sent.roomType == "direct"
+    assert bot.messages.get(sent.id).markdown == "Approve?"
+    action = cast.emu.submit(cast.alice, sent.id, {"decision": "approve"})
+    assert bot.attachment_actions.get(action["id"]).inputs == {"decision": "approve"}
+    hook = bot.webhooks.create(name="h", targetUrl="https://bot.example.com/h", resource="messages",
+                               event="created", secret="s")
+    assert [w.id for w in bot.webhooks.list()] == [hook.id]
+    bot.webhooks.delete(hook.id)
+    bot.messages.delete(sent.id)
+    assert cast.emu.spec_violations == []
+
+
+def test_sdk_sees_errors_and_rate_limits(cast: Cast) -> None:
+    bot = _api(cast, "bot-token")
+    with pytest.raises(ApiError) as refused:
+        bot.messages.create(toPersonId=cast.alice.id, text="x" * 8000)
+    assert refused.value.status_code == 400 and refused.value.tracking_id
+    cast.emu.fail("GET", "/people/me", 429, retry_after="3")
+    with pytest.raises(RateLimitError) as limited:
+        bot.people.me()
+    assert limited.value.retry_after == 3

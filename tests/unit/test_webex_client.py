@@ -1,0 +1,125 @@
+"""The Webex client against the emulator on loopback: retries on 429/423 (every Retry-After form),
+5xx and timeouts, bounded; permanent answers become clear errors without secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from bot.domain.model import InterceptSettings
+from bot.domain.ports import WebexError
+from bot.webex import RetryPolicy, WebexClient, retry_after_seconds
+from webex_emulator import WebexEmulator
+
+BOT, ADMIN = "bot-token-unit-1234", "admin-token-unit-5678"
+
+
+@pytest.fixture
+def emu() -> Iterator[WebexEmulator]:
+    emulator = WebexEmulator()
+    emulator.add_person(email="bot@webex.bot", display_name="Bot", type="bot", token=BOT)
+    emulator.add_person(email="admin@example.com", display_name="Admin", token=ADMIN, admin=True)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+def client(emu: WebexEmulator, sleeps: list[float], **policy: float) -> WebexClient:
+    retry = RetryPolicy(sleep=sleeps.append, jitter=lambda: 1.0, **policy)  # type: ignore[arg-type]
+    return WebexClient(api_url=emu.base_url, bot_token=BOT, admin_token=ADMIN, retry=retry, timeout=2)
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("2", 2.0), ("0", 0.0), ("1.5", 1.5), ("soon", 5.0), (None, 5.0),
+])
+def test_429_is_retried_after_the_time_webex_asks(emu: WebexEmulator, header: str | None, expected: float) -> None:
+    sleeps: list[float] = []
+    emu.fail("GET", r"^/people/me$", 429, retry_after=header)
+    assert client(emu, sleeps).me().display_name == "Bot"
+    assert sleeps == [expected]
+    assert [r.status for r in emu.requests_matching("GET", r"^/people/me$")] == [429, 200]
+
+
+def test_retry_after_as_an_http_date(emu: WebexEmulator) -> None:
+    sleeps: list[float] = []
+    emu.fail("GET", r"^/people/me$", 429, retry_after=format_datetime(datetime.now(UTC) + timedelta(seconds=4),
+                                                                      usegmt=True))
+    client(emu, sleeps).me()
+    assert len(sleeps) == 1 and 2.0 <= sleeps[0] <= 4.0
+
+
+def test_retry_after_parsing() -> None:
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert retry_after_seconds("Fri, 27 Nov 2026 09:00:30 GMT", now=now) == 30.0
+    assert retry_after_seconds("Fri, 27 Nov 2026 08:00:00 GMT", now=now) == 0.0
+    assert retry_after_seconds("", now=now) is None
+    assert retry_after_seconds("-3", now=now) == 0.0
+
+
+def test_423_on_the_intercept_put_is_retried(emu: WebexEmulator) -> None:
+    person = emu.add_person(email="p@example.com", display_name="P", token="p-token")
+    sleeps: list[float] = []
+    emu.fail("PUT", r".*/features/intercept", 423, retry_after="1")
+    client(emu, sleeps).put_intercept(person.id, InterceptSettings(enabled=True))
+    assert sleeps == [1.0]
+    assert emu.get_intercept(person.id)["enabled"] is True
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_back_off_exponentially(emu: WebexEmulator, status: int) -> None:
+    sleeps: list[float] = []
+    emu.fail("GET", r"^/people/me$", status, times=3)
+    client(emu, sleeps).me()
+    assert sleeps == [0.5, 1.0, 2.0]
+
+
+def test_a_slow_answer_is_a_timeout_that_is_retried(emu: WebexEmulator) -> None:
+    sleeps: list[float] = []
+    emu.fail("GET", r"^/people/me$", 0, delay=3.0)
+    assert client(emu, sleeps).me().display_name == "Bot"
+    assert sleeps == [0.5]
+
+
+def test_retrying_is_bounded(emu: WebexEmulator) -> None:
+    sleeps: list[float] = []
+    emu.fail("GET", r"^/people/me$", 503, times=100)
+    with pytest.raises(WebexError) as raised:
+        client(emu, sleeps, attempts=4).me()
+    assert raised.value.transient is True and raised.value.status == 503
+    assert len(sleeps) == 3
+    emu.fail("GET", r"^/people/me$", 429, retry_after="3600")
+    with pytest.raises(WebexError) as raised:
+        client(emu, sleeps).me()
+    assert raised.value.transient is True  # gives up at once instead of blocking for an hour
+
+
+def test_a_permanent_refusal_is_not_retried_and_names_no_secret(emu: WebexEmulator) -> None:
+    sleeps: list[float] = []
+    bad = WebexClient(api_url=emu.base_url, bot_token="wrong-token-9999", admin_token=ADMIN,
+                      retry=RetryPolicy(sleep=sleeps.append))
+    with pytest.raises(WebexError) as raised:
+        bad.me()
+    assert raised.value.status == 401 and raised.value.transient is False
+    assert sleeps == []
+    assert "wrong-token-9999" not in str(raised.value) and "Bearer" not in str(raised.value)
+
+
+def test_the_bot_token_cannot_call_the_intercept_api(emu: WebexEmulator) -> None:
+    person = emu.add_person(email="q@example.com", display_name="Q", token="q-token")
+    swapped = WebexClient(api_url=emu.base_url, bot_token=BOT, admin_token=BOT, retry=RetryPolicy(sleep=lambda _: None))
+    with pytest.raises(WebexError) as raised:
+        swapped.get_intercept(person.id)
+    assert raised.value.status == 403
+
+
+def test_org_id_is_sent_on_intercept_calls(emu: WebexEmulator) -> None:
+    person = emu.add_person(email="r@example.com", display_name="R", token="r-token")
+    with_org = WebexClient(api_url=emu.base_url, bot_token=BOT, admin_token=ADMIN, org_id=person.org_id)
+    with_org.get_intercept(person.id)
+    with_org.put_intercept(person.id, InterceptSettings(enabled=True))
+    assert [r.query.get("orgId") for r in emu.requests_matching("*", r".*/features/intercept")] == [
+        person.org_id, person.org_id]
+    assert emu.spec_violations == []

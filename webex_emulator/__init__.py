@@ -1,0 +1,23 @@
+"""A stateful Webex API emulator for tests and the local demo.
+
+It serves the parts of the Webex REST API the intercept bot uses (people, messages, attachment
+actions, webhooks, call intercept), checks every request against the official OpenAPI excerpt and
+Adaptive Card 1.3 schema it ships with, and delivers ids-only, signed webhooks like Webex does.
+"""
+
+from webex_emulator.emulator import EmulatorError, WebexEmulator
+from webex_emulator.schemas import card_errors, operation_for, request_body_errors
+from webex_emulator.state import DEFAULT_INTERCEPT, Delivery, Person, RecordedRequest, Upload
+
+__all__ = [
+    "DEFAULT_INTERCEPT",
+    "Delivery",
+    "EmulatorError",
+    "Person",
+    "RecordedRequest",
+    "Upload",
+    "WebexEmulator",
+    "card_errors",
+    "operation_for",
+    "request_body_errors",
+]
