@@ -80,7 +80,7 @@ class BotApp:
 
     def _identify(self) -> Person:
         """Who the bot is (to ignore its own events), and whether both tokens are accepted."""
-        saved, self.webex.retry = self.webex.retry, RetryPolicy(budget=20.0)
+        saved, self.webex.retry = self.webex.retry, RetryPolicy(budget=10.0)
         try:
             me = self._check_token("WEBEX_BOT_TOKEN", self.webex.me)
             self._check_token("WEBEX_ADMIN_TOKEN", self.webex.admin_me)

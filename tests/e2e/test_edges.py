@@ -1,0 +1,89 @@
+"""End-to-end edges: start-up refusals, expiry, Webex failing on the way."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import BotProcess, Chat, People, bot_command, filled
+from tests.e2e.test_flow import approval_card_for, ask_and_submit
+
+pytestmark = pytest.mark.e2e
+
+
+def serve_once(process: BotProcess, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*bot_command(), "serve", "--host", "127.0.0.1", "--port", str(process.port)],
+                          env={**process.env, **env}, cwd=process.workdir, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_refused_token_stops_start_up_with_one_line(world: tuple[Any, People, Chat], tmp_path: Path) -> None:
+    emu, people, _ = world
+    process = BotProcess(emu, people, tmp_path, approvers="bob@example.com")
+    for variable in ("WEBEX_BOT_TOKEN", "WEBEX_ADMIN_TOKEN"):
+        result = serve_once(process, **{variable: "not-a-valid-token-123"})
+        assert result.returncode == 2
+        lines = [line for line in result.stderr.splitlines() if line.startswith("intercept-bot:")]
+        assert len(lines) == 1 and variable in lines[0] and "401" in lines[0]
+        assert "not-a-valid-token-123" not in result.stderr + result.stdout
+    result = serve_once(process, WEBEX_API_URL="http://127.0.0.1:9/v1")
+    assert result.returncode == 2 and "WEBEX_API_URL" in result.stderr
+
+
+def test_a_request_nobody_decides_on_expires_and_the_requester_is_told(
+        world: tuple[Any, People, Chat], bot: BotProcess) -> None:
+    emu, people, chat = world
+    room = ask_and_submit(chat, people.alice, "intercept me for 3 days")
+    card = approval_card_for(chat, people.bob)
+    bot.sandbox_clock(25 * 3600)  # the default approval time is 24 h
+    bot.wait_status(people.alice.id, "expired")
+    chat.wait_bot_text(room, "expired")
+    assert card["id"] in {m["id"] for m in emu.deleted_messages}
+    assert chat.puts(people.alice) == []
+
+
+def test_webex_failing_for_a_while_during_apply_and_revert_still_ends_right(
+        world: tuple[Any, People, Chat], bot: BotProcess) -> None:
+    emu, people, chat = world
+    alice = people.alice
+    ask_and_submit(chat, alice, "intercept me for 2 hours")
+    emu.fail("PUT", rf"/people/{alice.id}/features/intercept", 503, times=2)
+    emu.fail("GET", rf"/people/{alice.id}/features/intercept", 429, retry_after="1")
+    chat.submit(people.bob, approval_card_for(chat, people.bob), {"intent": "approve", "comment": ""})
+    bot.wait_status(alice.id, "active")
+    assert len(chat.puts(alice)) == 1
+    emu.fail("PUT", rf"/people/{alice.id}/features/intercept", 500, times=1)
+    bot.sandbox_clock(3 * 3600)
+    bot.wait_status(alice.id, "reverted")
+    assert len(chat.puts(alice)) == 2
+    assert emu.get_intercept(alice.id)["enabled"] is False
+
+
+def test_a_permanently_refused_put_fails_the_request_and_says_why(
+        world: tuple[Any, People, Chat], bot: BotProcess) -> None:
+    emu, people, chat = world
+    alice = people.alice
+    room = ask_and_submit(chat, alice, "intercept me for 2 hours")
+    emu.fail("PUT", rf"/people/{alice.id}/features/intercept", 403, body={"message": "Not allowed for this user"})
+    chat.submit(people.bob, approval_card_for(chat, people.bob), {"intent": "approve", "comment": ""})
+    bot.wait_status(alice.id, "failed")
+    chat.wait_bot_text(room, "could not be applied")
+    assert emu.get_intercept(alice.id)["enabled"] is False
+
+
+def test_a_form_sent_twice_by_a_double_click_makes_one_request(
+        world: tuple[Any, People, Chat], bot: BotProcess) -> None:
+    _emu, people, chat = world
+    alice = people.alice
+    chat.say(alice, "intercept me for 2 hours")
+    room = chat.direct_room(alice)
+    form = chat.wait_card(room, "until.date")
+    inputs = {**filled(form), "intent": "submit"}
+    chat.submit(alice, form, inputs)
+    chat.submit(alice, form, inputs)
+    chat.wait_bot_text(room, "Sent for approval")
+    chat.wait_bot_text(room, "no longer in use")
+    assert bot.request_statuses(alice.id) == ["awaiting_approval"]
