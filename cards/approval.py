@@ -72,6 +72,23 @@ def approval_markdown(request: Request) -> str:
             f"{reason} Approve or reject it on the card.")
 
 
+def outcome_card(request: Request, outcome: str, *, viewer_zone: str | None = None) -> dict[str, Any]:
+    """What replaces an approval card once the request is decided: the same facts, no buttons."""
+    own = ZoneInfo(request.zone)
+    facts = [("Who", escape_card_text(request.person_name)), ("When", window_text(request, own))]
+    viewer = _zone(viewer_zone)
+    if viewer is not None and viewer.key != own.key:
+        facts.append(("Your time", window_text(request, viewer)))
+    body: list[Any] = [
+        title(f"Intercept request from {request.person_name}"),
+        FactSet(facts=[Fact(title=k, value=v) for k, v in facts]),
+        paragraph(f"**{escape_card_text(outcome[:1].upper() + outcome[1:])}.**"),
+    ]
+    if request.decision_comment:
+        body.append(paragraph("Comment: " + escape_card_text(shorten(request.decision_comment, 500)), subtle=True))
+    return card(body)
+
+
 def outcome_markdown(request: Request, outcome: str) -> str:
     zone = ZoneInfo(request.zone)
     return (f"Intercept request from {escape_markdown(request.person_name)} "

@@ -111,3 +111,16 @@ def test_approval_card_shows_times_in_the_approvers_zone_too() -> None:
     body = json.dumps(approval.approval_card(sample_request(), viewer_zone="America/New_York", now=NOW))
     assert "Fri 4 Dec 17:00 Europe/Berlin" in body
     assert "Fri 4 Dec 11:00 America/New_York" in body
+
+
+@pytest.mark.parametrize("name", sorted(golden_cards()))
+def test_every_golden_card_is_valid_adaptive_card_1_3(name: str) -> None:
+    card = golden_cards()[name]
+    assert card_errors(card) == []
+    assert card["version"] == "1.3"
+
+
+def test_golden_cards_carry_only_intents_in_their_buttons() -> None:
+    for name, card in golden_cards().items():
+        for action in card.get("actions", []):
+            assert set(action.get("data", {})) <= {"intent"}, name

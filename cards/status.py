@@ -1,0 +1,96 @@
+"""What the requester sees: their status, the reminder before the end, and help."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from webexpythonsdk.models.cards import AssociatedInputs, Date, Fact, FactSet, Submit, Time
+
+from bot.domain import form as f
+from bot.domain.model import FINAL_STATES, InterceptSettings, Request, Status
+from bot.domain.timeparse import describe
+from cards.approval import settings_facts, window_text
+from cards.common import card, heading, paragraph, title
+
+COMMANDS = (
+    ("intercept me until Friday", "a form to check and send for approval (also: for 2 hours, "
+                                  "until tomorrow 17:00, from Monday until Friday, next week)"),
+    ("status", "your intercept as Webex has it, and your requests"),
+    ("extend until Monday 9am", "a later end (approvers are asked again) or an earlier one"),
+    ("cancel", "cancel a pending request, or end your intercept now"),
+)
+APPROVER_COMMANDS = (
+    ("pending", "the requests waiting for a decision, each with its buttons"),
+    ("active", "the intercepts that are on now and when they end"),
+)
+
+
+def status_card(*, person_name: str, current: InterceptSettings | None, requests: Sequence[Request],
+                zone: str, now: datetime, problem: str = "") -> dict[str, Any]:
+    local = ZoneInfo(zone)
+    body: list[Any] = [title(f"Call intercept: {person_name}")]
+    if current is None:
+        body.append(paragraph(f"I could not read your settings from Webex just now: {problem}"))
+    else:
+        state = "**on**" if current.enabled else "**off**"
+        body.append(paragraph(f"Webex Calling shows your intercept as {state}."))
+        if current.enabled:
+            body.append(FactSet(facts=[Fact(title=k, value=v) for k, v in settings_facts(current)]))
+    live = [r for r in requests if r.status not in FINAL_STATES]
+    body.append(heading("Your requests"))
+    if not live:
+        body.append(paragraph("None with me. Say `intercept me until ...` to ask for one.", subtle=True))
+    for request in live:
+        facts = [("Status", request.status.label)]
+        if request.end_at is not None:
+            facts.append(("When", window_text(request, local)))
+        if request.status is Status.ACTIVE and request.end_at is not None:
+            facts.append(("Ends", describe(request.end_at.astimezone(local), now.astimezone(local))))
+        body.append(FactSet(facts=[Fact(title=k, value=v) for k, v in facts]))
+    actions = []
+    if any(r.status is Status.ACTIVE for r in live):
+        actions.append(Submit(title="End now", data={"intent": "end"}))
+    elif any(r.status in (Status.FORM_SENT, Status.AWAITING_APPROVAL, Status.APPROVED) for r in live):
+        actions.append(Submit(title="Cancel my request", data={"intent": "end"}))
+    return card(body, actions or None)
+
+
+def reminder_card(request: Request, *, now: datetime) -> dict[str, Any]:
+    """Before the end: End now, or Extend to a new end (approvers are asked again)."""
+    local = ZoneInfo(request.zone)
+    assert request.end_at is not None
+    end = request.end_at.astimezone(local)
+    minutes = max(int((request.end_at - now).total_seconds() // 60), 0)
+    suggestion = end.replace(hour=23, minute=59) if end.hour < 23 else end
+    return card([
+        title("Your intercept ends soon"),
+        paragraph(f"It ends **{describe(end, now.astimezone(local))}** (in {minutes} minutes); then your "
+                  "previous call settings come back."),
+        heading(f"Need longer? (times in {request.zone})"),
+        Date(id=f.UNTIL_DATE, label="New end (date)", value=suggestion.strftime("%Y-%m-%d")),
+        Time(id=f.UNTIL_TIME, label="New end (time)", value=suggestion.strftime("%H:%M")),
+    ], [
+        Submit(title="Extend", data={"intent": "extend"}),
+        Submit(title="End now", data={"intent": "end"}, associatedInputs=AssociatedInputs.NONE),
+    ])
+
+
+def help_card(*, approver: bool) -> dict[str, Any]:
+    rows = COMMANDS + (APPROVER_COMMANDS if approver else ())
+    return card([
+        title("Intercept bot"),
+        paragraph("I take your Webex Calling phone out of service while you are away (call intercept), "
+                  "with an approver's consent, and put your previous settings back at the end."),
+        FactSet(facts=[Fact(title=command, value=what) for command, what in rows]),
+        paragraph("Times are read in your Webex time zone.", subtle=True),
+    ])
+
+
+def help_markdown(*, approver: bool) -> str:
+    rows = COMMANDS + (APPROVER_COMMANDS if approver else ())
+    return ("I take your Webex Calling phone out of service while you are away (call intercept), "
+            "with an approver's consent, and put your settings back at the end.\n\n"
+            + "\n".join(f"- `{command}`: {what}" for command, what in rows))
