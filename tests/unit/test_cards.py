@@ -11,6 +11,7 @@ from bot.domain import form
 from bot.domain.model import InterceptSettings, Request, Status
 from cards import approval
 from cards import form as form_card
+from cards.golden import golden_cards
 from webex_emulator.schemas import card_errors
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
