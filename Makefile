@@ -12,6 +12,8 @@ $(BIN)/intercept-bot: pyproject.toml
 	touch $@
 
 setup: $(BIN)/intercept-bot
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		npm ci --no-audit --no-fund && touch node_modules/.package-lock.json; fi
 
 run: setup
 	$(BIN)/intercept-bot serve

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -57,7 +58,9 @@ class BotApp:
         self.service = InterceptService(
             webex=self.webex, store=self.store, scheduler=self._new_scheduler(), clock=self.clock,
             policy=Policy(approvers=self.config.approvers, approval_room_id=self.config.approval_room_id,
-                          default_zone=self.config.default_timezone, max_days=self.config.max_days),
+                          default_zone=self.config.default_timezone, max_days=self.config.max_days,
+                          approval_ttl=timedelta(hours=self.config.approval_hours),
+                          reminder=timedelta(minutes=self.config.reminder_minutes)),
             bot=self.bot)
         dispatcher = Dispatcher(webex=self.webex, handler=self.service, bot_id=self.bot.id)
         self.worker = Worker(store=self.store, handle=dispatcher.dispatch, now=self.clock.now,
@@ -134,6 +137,10 @@ class _Timers:
     def revert(self, request_id: str) -> bool:
         assert self.app.service is not None
         return self.app.service.revert(request_id)
+
+    def remind(self, request_id: str) -> None:
+        assert self.app.service is not None
+        self.app.service.remind(request_id)
 
     def sweep(self) -> None:
         assert self.app.service is not None

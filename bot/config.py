@@ -35,6 +35,8 @@ class Config:
     approval_room_id: str | None = None
     default_timezone: str = "UTC"
     max_days: int = 30
+    reminder_minutes: int = 15  # 0: no reminder before the end
+    approval_hours: int = 24  # a request nobody decides on expires after this
     sandbox: bool = False  # honour the sandbox clock (tests, demo); never in production
     sweep_seconds: float = 60.0
     workers: int = 4
@@ -97,12 +99,15 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
     max_days = _int(env, "INTERCEPT_MAX_DAYS", 30, 1, 366)
     sweep = _int(env, "INTERCEPT_SWEEP_SECONDS", 60, 1, 3600)
     workers = _int(env, "INTERCEPT_WORKERS", 4, 1, 32)
+    reminder = _int(env, "INTERCEPT_REMINDER_MINUTES", 15, 0, 24 * 60)
+    approval_hours = _int(env, "INTERCEPT_APPROVAL_HOURS", 24, 1, 24 * 14)
     sandbox = env.get("INTERCEPT_SANDBOX", "") in ("1", "true", "yes")
 
     return Config(bot_token=bot_token, admin_token=admin_token, webhook_secret=secret, api_url=api_url,
                   org_id=env.get("WEBEX_ORG_ID") or None, database_url=database_url,
                   approvers=frozenset(approvers_raw), approval_room_id=room, default_timezone=zone,
-                  max_days=max_days, sandbox=sandbox, sweep_seconds=float(sweep), workers=workers)
+                  max_days=max_days, reminder_minutes=reminder, approval_hours=approval_hours, sandbox=sandbox,
+                  sweep_seconds=float(sweep), workers=workers)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

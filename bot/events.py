@@ -54,8 +54,9 @@ class Receiver:
             return Answer(413, "too large")
         if not signature_header:
             return Answer(401, "missing X-Spark-Signature")
-        expected = signature(self._secret, raw)
-        if not hmac.compare_digest(expected, signature_header.strip().lower()):
+        expected = signature(self._secret, raw).encode()
+        given = signature_header.strip().lower().encode("utf-8", "replace")  # any text: never a 500
+        if not hmac.compare_digest(expected, given):
             return Answer(403, "bad signature")
         if (content_type or "").split(";")[0].strip().lower() != "application/json":
             return Answer(415, "expected application/json")

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 class Runner(Protocol):
     def apply(self, request_id: str) -> None: ...
     def revert(self, request_id: str) -> bool: ...
+    def remind(self, request_id: str) -> None: ...
     def sweep(self) -> None: ...
 
 
@@ -49,6 +50,12 @@ def run_revert(request_id: str) -> None:
     if _runner is None:
         raise RuntimeError("scheduler job ran before the service was bound")
     _runner.revert(request_id)
+
+
+def run_remind(request_id: str) -> None:
+    if _runner is None:
+        raise RuntimeError("scheduler job ran before the service was bound")
+    _runner.remind(request_id)
 
 
 def run_sweep() -> None:
@@ -101,8 +108,11 @@ class JobScheduler:
     def schedule_revert(self, request_id: str, at: datetime) -> None:
         self._at(f"revert:{request_id}", run_revert, request_id, at)
 
+    def schedule_reminder(self, request_id: str, at: datetime) -> None:
+        self._at(f"remind:{request_id}", run_remind, request_id, at)
+
     def unschedule(self, request_id: str) -> None:
-        for job_id in (f"apply:{request_id}", f"revert:{request_id}"):
+        for job_id in (f"apply:{request_id}", f"revert:{request_id}", f"remind:{request_id}"):
             try:
                 self.scheduler.remove_job(job_id, jobstore="default")
             except JobLookupError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -37,8 +37,8 @@ from sqlalchemy.engine import Dialect, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from bot.domain.model import InterceptSettings, Request, Status
-from bot.domain.ports import CardRecord, HistoryEntry
+from bot.domain.model import InterceptSettings, Request, Status, can_move
+from bot.domain.ports import CardRecord, HistoryEntry, Move
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -135,6 +135,12 @@ settings_table = Table(
 )
 
 _SETTINGS_FIELDS = ("requested", "snapshot")
+WRITE_OPTION = "intercept_bot_write"
+
+
+
+class _Lost(Exception):
+    """A compare-and-set lost: the whole transaction is rolled back."""
 _REQUEST_FIELDS = tuple(f.name for f in fields(Request))
 
 
@@ -156,9 +162,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(connection: Connection) -> None:
-            # IMMEDIATE takes the write lock up front: two read-then-write transactions then wait
-            # for each other (busy timeout) instead of failing with "database is locked".
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A write transaction takes the write lock up front (IMMEDIATE): two read-then-write
+            # transactions then wait for each other (busy timeout) instead of one failing with
+            # "database is locked". Reads begin deferred and, with WAL, never wait for a writer.
+            write = connection.get_execution_options().get(WRITE_OPTION, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
     return engine
 
 
@@ -173,8 +181,11 @@ class SqlStore:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        """A write transaction (on SQLite it takes the write lock up front: see make_engine)."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                yield connection
 
     # ------------------------------------------------------------------ requests
 
@@ -194,22 +205,42 @@ class SqlStore:
     def move(self, request_id: str, source: Status | Iterable[Status], target: Status, *, now: datetime,
              actor_id: str | None = None, note: str = "",
              changes: Mapping[str, Any] | None = None) -> Request | None:
-        sources = [source] if isinstance(source, Status) else list(source)
-        values = _to_row_partial(changes or {})
-        values.update(status=target.value, updated_at=now)
+        moved = self.move_together([Move(request_id, source, target, note=note, changes=changes or {})],
+                                   now=now, actor_id=actor_id)
+        return moved[0] if moved else None
+
+    def move_together(self, moves: Sequence[Move], *, now: datetime,
+                      actor_id: str | None = None) -> list[Request] | None:
+        """Several compare-and-set moves in one transaction: all happen, or none (None)."""
+        try:
+            return self._move_together(moves, now=now, actor_id=actor_id)
+        except _Lost:
+            return None
+
+    def _move_together(self, moves: Sequence[Move], *, now: datetime, actor_id: str | None) -> list[Request]:
         with self._tx() as tx:
-            before = tx.execute(select(requests_table.c.status).where(requests_table.c.id == request_id)
-                                .with_for_update()).first()
-            result = tx.execute(update(requests_table)
-                                .where(requests_table.c.id == request_id,
-                                       requests_table.c.status.in_([s.value for s in sources]))
-                                .values(**values))
-            if result.rowcount != 1 or before is None:
-                return None
-            tx.execute(insert(history_table).values(request_id=request_id, at=now, source=before.status,
-                                                    target=target.value, actor_id=actor_id, note=note[:2000]))
-            row = tx.execute(select(requests_table).where(requests_table.c.id == request_id)).first()
-        return _from_row(row._mapping) if row else None
+            moved: list[Request] = []
+            for move in moves:
+                sources = [move.source] if isinstance(move.source, Status) else list(move.source)
+                illegal = [s for s in sources if not can_move(s, move.target)]
+                if illegal:
+                    raise ValueError(f"the state machine has no move from {illegal[0].value} to {move.target.value}")
+                values = _to_row_partial(move.changes)
+                values.update(status=move.target.value, updated_at=now)
+                before = tx.execute(select(requests_table.c.status).where(requests_table.c.id == move.request_id)
+                                    .with_for_update()).first()
+                result = tx.execute(update(requests_table)
+                                    .where(requests_table.c.id == move.request_id,
+                                           requests_table.c.status.in_([s.value for s in sources]))
+                                    .values(**values))
+                if result.rowcount != 1 or before is None:
+                    raise _Lost(move.request_id)
+                tx.execute(insert(history_table).values(
+                    request_id=move.request_id, at=now, source=before.status, target=move.target.value,
+                    actor_id=actor_id, note=move.note[:2000]))
+                row = tx.execute(select(requests_table).where(requests_table.c.id == move.request_id)).one()
+                moved.append(_from_row(row._mapping))
+        return moved
 
     def change(self, request_id: str, expected: Status, *, now: datetime,
                changes: Mapping[str, Any]) -> Request | None:

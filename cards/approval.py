@@ -39,20 +39,25 @@ def window_text(request: Request, zone: ZoneInfo) -> str:
     return f"{start} → {end}"
 
 
-def approval_card(request: Request, *, viewer_zone: str | None, now: datetime) -> dict[str, Any]:
+def approval_card(request: Request, *, viewer_zone: str | None, now: datetime,
+                  extends: Request | None = None) -> dict[str, Any]:
+    """`extends`: the intercept (on now) that this request would extend."""
     del now  # the card shows absolute times only
     own = ZoneInfo(request.zone)
     facts = [
         ("Who", f"{escape_card_text(request.person_name)} ({escape_card_text(request.person_email)})"),
         ("When", window_text(request, own)),
     ]
+    if extends is not None and extends.end_at is not None:
+        facts.insert(1, ("Now ends", describe(extends.end_at.astimezone(own))))
     viewer = _zone(viewer_zone)
     if viewer is not None and viewer.key != own.key:
         facts.append(("Your time", window_text(request, viewer)))
     if request.requested is not None:
         facts += [(k, escape_card_text(v)) for k, v in settings_facts(request.requested)]
+    kind = "Extension request" if extends is not None else "Intercept request"
     body: list[Any] = [
-        title(f"Intercept request from {request.person_name}"),
+        title(f"{kind} from {request.person_name}"),
         FactSet(facts=[Fact(title=k, value=v) for k, v in facts]),
     ]
     if request.reason:

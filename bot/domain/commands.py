@@ -10,25 +10,39 @@ from dataclasses import dataclass
 
 class Kind(enum.StrEnum):
     INTERCEPT = "intercept"
+    EXTEND = "extend"
     STATUS = "status"
     CANCEL = "cancel"
     HELP = "help"
+    PENDING = "pending"  # approvers: the requests waiting for a decision
+    ACTIVE = "active"  # approvers: the intercepts that are on
     UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
 class Command:
     kind: Kind
-    rest: str = ""  # for INTERCEPT: the time phrase ("until Friday")
+    rest: str = ""  # for INTERCEPT and EXTEND: the time phrase ("until Friday")
 
 
 _INTERCEPT = re.compile(r"\bintercept\b(?:\s+me\b)?[\s,:;.!-]*(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
+_EXTEND = re.compile(r"^(?:please\s+)?(?:extend|prolong|lengthen)\b(?:\s+(?:it|me|my\s+intercept))?[\s,:;.!-]*"
+                     r"(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
+_OFF = r"(?:cancel|stop|end|finish|turn\s+off|switch\s+off|disable|remove)"
 _WORDS = (
-    (Kind.CANCEL, re.compile(r"^(?:please\s+)?(?:cancel|end(?:\s+it)?\s+now|stop)\b", re.IGNORECASE)),
-    (Kind.STATUS, re.compile(r"^(?:what'?s\s+(?:my\s+)?)?status\b", re.IGNORECASE)),
-    (Kind.HELP, re.compile(r"^(?:help|\?|hi|hello)\b", re.IGNORECASE)),
+    # "cancel", "end now", "stop intercepting me", "turn off my intercept", "end intercept"
+    (Kind.CANCEL, re.compile(rf"^(?:please\s+)?{_OFF}\b(?!\s+(?:at|on|in|until|till|by)\b)", re.IGNORECASE)),
+    # "status", "what's my status", "is my intercept on?", "am I intercepted?"
+    (Kind.STATUS, re.compile(r"^(?:(?:what'?s|what\s+is|show)\s+(?:my\s+)?)?status\b"
+                             r"|^(?:is|am)\b.*\bintercept\w*\b.*\?\s*$", re.IGNORECASE)),
+    (Kind.PENDING, re.compile(r"^(?:show\s+|list\s+)?pending\b", re.IGNORECASE)),
+    (Kind.ACTIVE, re.compile(r"^(?:show\s+|list\s+)?active\b", re.IGNORECASE)),
+    (Kind.HELP, re.compile(r"^(?:help\b.*|\?+|(?:hi|hello|hey|hallo|good\s+\w+)(?:\s+\w+)?[\s!.?]*)$",
+                           re.IGNORECASE | re.DOTALL)),
 )
 _LEADING_JUNK = re.compile(r"^[\s@,:;.!-]+")
+_GREETING = re.compile(r"^(?:hi|hello|hey|hallo|good\s+(?:morning|afternoon|evening))\b[\s,!.:-]*(?:\w+[,!:.-]\s*)?",
+                       re.IGNORECASE)
 
 
 def parse_command(text: str, bot_names: Iterable[str] = ()) -> Command:
@@ -44,9 +58,14 @@ def parse_command(text: str, bot_names: Iterable[str] = ()) -> Command:
 
 
 def _read(words: str) -> Command:
+    if _GREETING.match(words) and not _WORDS[-1][1].match(words):
+        words = _GREETING.sub("", words, count=1).strip()  # "Hi, intercept me until Friday"
     for kind, pattern in _WORDS:
         if pattern.search(words):
             return Command(kind)
+    extend = _EXTEND.match(words)
+    if extend:
+        return Command(Kind.EXTEND, extend["rest"].strip())
     match = _INTERCEPT.search(words)
     if match:
         return Command(Kind.INTERCEPT, match["rest"].strip())

@@ -149,6 +149,18 @@ def read_submission(
     return Submission(values, errors, ValidRequest(settings, start_at, end_at, reason))
 
 
+def read_end(inputs: Mapping[str, Any], *, zone: ZoneInfo) -> tuple[datetime | None, str]:
+    """Just a new end (`until.date`, `until.time`) as a reminder card's Extend submits it: the end,
+    or None and a sentence saying what is wrong (the caller checks it against now and the limits)."""
+    errors: dict[str, str] = {}
+    day = _date(_text(inputs.get(UNTIL_DATE)), UNTIL_DATE, errors, required=True)
+    at = _time(_text(inputs.get(UNTIL_TIME)), UNTIL_TIME, errors) or time(23, 59)
+    end = _local(day, at, zone, UNTIL_TIME, errors) if day else None
+    if end is None:
+        return None, " ".join(errors.values()) or "Choose the new end."
+    return end.astimezone(UTC), ""
+
+
 def _read_window(
     values: Mapping[str, str], *, now: datetime, zone: ZoneInfo, max_days: int, errors: dict[str, str]
 ) -> tuple[datetime | None, datetime | None]:

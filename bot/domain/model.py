@@ -153,9 +153,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.FORM_SENT: frozenset({Status.AWAITING_APPROVAL, Status.CANCELLED, Status.EXPIRED}),
     Status.AWAITING_APPROVAL: frozenset({Status.APPROVED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED}),
     Status.APPROVED: frozenset({Status.APPLYING, Status.CANCELLED, Status.EXPIRED}),
-    Status.APPLYING: frozenset({Status.ACTIVE, Status.FAILED}),
+    # APPLYING -> REVERTING: a failed or cancelled apply is undone; -> CANCELLED before anything changed
+    Status.APPLYING: frozenset({Status.ACTIVE, Status.FAILED, Status.REVERTING, Status.CANCELLED}),
     Status.ACTIVE: frozenset({Status.REVERTING, Status.REPLACED}),
-    Status.REVERTING: frozenset({Status.REVERTED}),
+    Status.REVERTING: frozenset({Status.REVERTED, Status.FAILED}),  # FAILED: an undone apply
     Status.REPLACED: frozenset({Status.ACTIVE}),  # handed back when its replacement failed to apply
     Status.REVERTED: frozenset(),
     Status.REJECTED: frozenset(),
@@ -181,7 +182,8 @@ _LABELS = {
 
 
 def can_move(source: Status, target: Status) -> bool:
-    return target in TRANSITIONS[source]
+    """Whether the state machine allows the move (staying in a state, to record a step, is allowed)."""
+    return source is target or target in TRANSITIONS[source]
 
 
 @dataclass(frozen=True)

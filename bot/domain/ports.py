@@ -6,7 +6,7 @@ and `bot.scheduler` implement these, and tests can hand in their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -98,12 +98,25 @@ class HistoryEntry:
     note: str
 
 
+@dataclass(frozen=True)
+class Move:
+    """One compare-and-set status change: `request_id` from one of `source` to `target`."""
+
+    request_id: str
+    source: Status | Iterable[Status]
+    target: Status
+    note: str = ""
+    changes: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Store(Protocol):
     def add_request(self, request: Request) -> None: ...
     def get(self, request_id: str) -> Request | None: ...
     def move(self, request_id: str, source: Status | Iterable[Status], target: Status, *,
              now: datetime, actor_id: str | None = None, note: str = "",
              changes: Mapping[str, Any] | None = None) -> Request | None: ...
+    def move_together(self, moves: Sequence[Move], *, now: datetime,
+                      actor_id: str | None = None) -> list[Request] | None: ...
     def change(self, request_id: str, expected: Status, *, now: datetime,
                changes: Mapping[str, Any]) -> Request | None: ...
     def for_person(self, person_id: str, statuses: Iterable[Status]) -> list[Request]: ...
@@ -120,6 +133,7 @@ class Store(Protocol):
 class Scheduler(Protocol):
     def schedule_apply(self, request_id: str, at: datetime) -> None: ...
     def schedule_revert(self, request_id: str, at: datetime) -> None: ...
+    def schedule_reminder(self, request_id: str, at: datetime) -> None: ...
     def unschedule(self, request_id: str) -> None: ...
 
 

@@ -1,9 +1,12 @@
-"""The intercept service: conversation, approval, apply and revert.
+"""The intercept service: the conversation, the form, approval, and the timers' entry points.
 
-Every change of a request's state is one compare-and-set in the store (`Store.move`): a click, a
-timer and a retry racing each other cannot both act. Work on one person's intercept (apply,
-revert) also runs under that person's lock, so a revert and a replacing apply never interleave.
-Card actions are authorised from the bot's own records (`CardRecord`), never from the card's data.
+Every change of a request's state is one compare-and-set in the store: a click, a timer and a
+retry racing each other cannot both act. Card actions are authorised from the bot's own records
+(`CardRecord`: which request, which room, whose card), never from the card's data. What happens
+with Webex after approval (apply, revert, ending early) is `bot.domain.lifecycle`.
+
+In a group space the bot answers a mention, but what concerns one person (their form, status,
+settings) goes to them in a direct message.
 """
 
 from __future__ import annotations
@@ -14,19 +17,22 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import form
 from bot.domain.commands import Kind, parse_command
+from bot.domain.lifecycle import Ended, Lifecycle, PersonLocks
 from bot.domain.model import OPEN_STATES, InterceptSettings, Person, Request, Status
+from bot.domain.notify import Notifier
 from bot.domain.ports import (
     CardAction,
     CardRecord,
     ChatMessage,
     Clock,
     Scheduler,
+    SentMessage,
     Store,
     Webex,
     WebexError,
@@ -35,23 +41,31 @@ from bot.domain.text import escape_markdown, quote_block
 from bot.domain.timeparse import describe, parse_window
 from cards import approval as approval_cards
 from cards import form as form_cards
+from cards import status as status_cards
 
 log = logging.getLogger(__name__)
 
 INTENT = "intent"
-RETRY_BASE = timedelta(seconds=30)
-RETRY_MAX = timedelta(minutes=10)
-ALERT_AFTER_ATTEMPTS = 3
 CARD_RECORD_WAIT = 10.0  # seconds a click on an unknown card waits for cards being recorded
+PENDING_SHOWN = 10  # approval cards `pending` sends at most
 
 
 @dataclass(frozen=True)
 class Policy:
-    approvers: frozenset[str]  # lower-case emails
+    approvers: frozenset[str]  # lower-case emails; empty: the organisation's administrators decide
     approval_room_id: str | None
     default_zone: str
     max_days: int
     approval_ttl: timedelta = timedelta(hours=24)
+    reminder: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where to answer someone: the room they wrote in, or (from a group space) a direct message."""
+
+    room_id: str | None = None
+    to_person_id: str | None = None
 
 
 class InterceptService:
@@ -63,10 +77,50 @@ class InterceptService:
         self.clock = clock
         self.policy = policy
         self.bot = bot
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self.notify = Notifier(webex, approvers=policy.approvers, approval_room_id=policy.approval_room_id)
+        self.locks = PersonLocks()
+        self.lifecycle = Lifecycle(webex=webex, store=store, scheduler=scheduler, clock=clock, notify=self.notify,
+                                   locks=self.locks, reminder=policy.reminder)
         self._cards_sending = 0
         self._cards_cond = threading.Condition()
+
+    # ------------------------------------------------------------------ timers' entry points
+
+    def apply(self, request_id: str) -> None:
+        self.lifecycle.apply(request_id)
+
+    def revert(self, request_id: str) -> bool:
+        return self.lifecycle.revert(request_id)
+
+    def remind(self, request_id: str) -> None:
+        """Before the end: tell the requester, with End now and Extend buttons."""
+        request = self.store.get(request_id)
+        if request is None or request.status is not Status.ACTIVE or request.end_at is None:
+            return
+        if any(card.live for card in self.store.cards_for(request.id, "reminder")):
+            return
+        now = self.clock.now()
+        if request.end_at <= now:
+            return
+        until = describe(request.end_at.astimezone(ZoneInfo(request.zone)), now)
+        self._post_card(request, "reminder", status_cards.reminder_card(request, now=now),
+                        f"Your intercept ends {until}. Extend it or end it now on the card.",
+                        Where(room_id=request.room_id), recipient=request.person_id)
+
+    def sweep(self) -> None:
+        """Reconcile (every minute and at start-up): due reverts and applies, approvers not reached
+        yet, requests nobody decided on."""
+        self.lifecycle.sweep()
+        now = self.clock.now()
+        for request in self.store.with_status([Status.AWAITING_APPROVAL]):
+            if not self._expire_if_stale(request, now):
+                self.send_approval_cards(request)
+        for request in self.store.with_status([Status.FORM_SENT]):
+            self._expire_if_stale(request, now)
+
+    def recover(self) -> None:
+        self.lifecycle.recover()
+        self.sweep()
 
     # ------------------------------------------------------------------ conversation
 
@@ -75,23 +129,51 @@ class InterceptService:
             return
         if message.person_email:
             self.store.remember_person(message.person_email, message.person_id)
-        names = (self.bot.display_name, self.bot.display_name.split(" ")[0])
-        command = parse_command(message.text, names)
-        room = message.room_id
-        if command.kind is Kind.HELP or command.kind is Kind.UNKNOWN:
-            self.webex.send(room_id=room, markdown=help_text(unknown=command.kind is Kind.UNKNOWN))
+        command = parse_command(message.text, (self.bot.display_name, self.bot.display_name.split(" ")[0]))
+        here = Where(room_id=message.room_id)
+        private = here if message.room_type == "direct" else Where(to_person_id=message.person_id)
+        if command.kind is Kind.HELP:
+            person = self.webex.person(message.person_id)
+            approver = self._is_approver(person)
+            self._send(here, status_cards.help_markdown(approver=approver),
+                       card=status_cards.help_card(approver=approver))
+            return
+        if command.kind is Kind.UNKNOWN:
+            self._send(here, "I did not catch that. Say `help` to see what I can do, or for example "
+                             "`intercept me until Friday`.")
+            return
+        if command.kind is Kind.INTERCEPT:
+            self._start_request(message, command.rest, private)
         elif command.kind is Kind.STATUS:
-            self.webex.send(room_id=room, markdown=self._status_text(message.person_id))
+            self._send_status(message.person_id, private)
         elif command.kind is Kind.CANCEL:
-            self.webex.send(room_id=room, markdown=self._cancel_all(message.person_id))
-        else:
-            self._start_request(message, command.rest)
+            self._send(private, self._cancel_all(message.person_id))
+        elif command.kind is Kind.EXTEND:
+            said = self._extend_command(message.person_id, command.rest)
+            if said:
+                self._send(private, said)
+        elif command.kind in (Kind.PENDING, Kind.ACTIVE):
+            self._approver_command(message, command.kind, private)
+        if private != here:
+            what = "the request form" if command.kind is Kind.INTERCEPT else "my answer"
+            self._acknowledge(message, f"I have sent you {what} in a direct message.")
 
-    def _start_request(self, message: ChatMessage, phrase: str) -> None:
+    def _acknowledge(self, message: ChatMessage, markdown: str) -> None:
+        """A short pointer in a group space, in the thread of the mention when Webex allows it."""
+        for parent in (message.id, None):
+            try:
+                self._send(Where(room_id=message.room_id), markdown, parent_id=parent)
+                return
+            except WebexError as error:
+                if error.transient or parent is None:
+                    log.warning("could not acknowledge in the space: %s", error)
+                    return
+
+    def _start_request(self, message: ChatMessage, phrase: str, where: Where) -> None:
         person = self.webex.person(message.person_id)
         zone = self._zone(person.timezone)
         now = self.clock.now()
-        current = self._current_settings(person.id, message.room_id)
+        current = self._current_settings(person.id, where)
         if current is None:
             return
         window = parse_window(phrase, now, zone)
@@ -102,22 +184,18 @@ class InterceptService:
             if self.store.move(old.id, Status.FORM_SENT, Status.CANCELLED, now=now,
                                note="replaced by a newer form"):
                 self._retire_cards(old.id, "form")
-        to_person = message.room_type != "direct"
         request = Request(
             id=uuid.uuid4().hex, person_id=person.id, person_email=person.email,
-            person_name=person.display_name, zone=zone.key, room_id="" if to_person else message.room_id,
+            person_name=person.display_name, zone=zone.key, room_id=where.room_id or "",
             status=Status.FORM_SENT, created_at=now, updated_at=now, draft=values, draft_note=note)
         with self._card_in_flight():
             self.store.add_request(request)
-            sent = self._send_form(request, values, {}, note, current, to_person=to_person)
-            if to_person:  # the conversation goes on in the direct room the form went to
+            sent = self._send_form(request, values, {}, note, current, where)
+            if sent.room_id != request.room_id:  # the conversation goes on in the room the form went to
                 self.store.change(request.id, Status.FORM_SENT, now=now, changes={"room_id": sent.room_id})
-        if to_person:
-            self.webex.send(room_id=message.room_id, parent_id=message.id, markdown=(
-                f"{escape_markdown(person.display_name)}, I have sent you the request form in a direct message."))
 
     def _send_form(self, request: Request, values: Mapping[str, str], errors: Mapping[str, str], note: str,
-                   current: InterceptSettings, *, to_person: bool = False) -> Any:
+                   current: InterceptSettings, where: Where) -> SentMessage:
         card = form_cards.request_form(
             person_name=request.person_name, values=values, errors=errors, zone=request.zone,
             note=note, max_days=self.policy.max_days, has_custom_greeting=bool(current.file_name),
@@ -128,13 +206,42 @@ class InterceptService:
             markdown = "Some answers need another look: " + "; ".join(
                 f"{escape_markdown(form_cards.LABELS.get(k, 'form'))}: {escape_markdown(v)}"
                 for k, v in errors.items())
+        return self._post_card(request, "form", card, markdown, where, recipient=request.person_id)
+
+    def _send_status(self, person_id: str, where: Where) -> None:
+        person = self.webex.person(person_id)
+        requests = self.store.for_person(person_id, [*OPEN_STATES, Status.APPLYING, Status.ACTIVE,
+                                                     Status.REVERTING])
+        zone = requests[-1].zone if requests else self._zone(person.timezone).key
+        try:
+            current: InterceptSettings | None = self.webex.get_intercept(person_id)
+            problem = ""
+        except WebexError as error:
+            if error.transient:
+                raise
+            current, problem = None, error.message
+        card = status_cards.status_card(person_name=person.display_name, current=current, requests=requests,
+                                        zone=zone, now=self.clock.now(), problem=problem)
+        markdown = self._status_text(current, requests, problem)
         with self._card_in_flight():
-            if to_person:
-                sent = self.webex.send(markdown=markdown, card=card, to_person_id=request.person_id)
-            else:
-                sent = self.webex.send(markdown=markdown, card=card, room_id=request.room_id)
-            self.store.add_card(CardRecord(sent.id, request.id, "form", sent.room_id, request.person_id, True))
-        return sent
+            sent = self._send(where, markdown, card=card)
+            self.store.add_card(CardRecord(sent.id, requests[-1].id if requests else "", "status", sent.room_id,
+                                           person_id, True))
+
+    def _status_text(self, current: InterceptSettings | None, requests: list[Request], problem: str) -> str:
+        if current is None:
+            lines = [f"I could not read your settings from Webex ({escape_markdown(problem)})."]
+        else:
+            lines = [f"Webex Calling shows your intercept as **{'on' if current.enabled else 'off'}**."]
+        for request in requests:
+            zone = ZoneInfo(request.zone)
+            lines.append(f"- **{request.status.label}**" + (f": {self._span(request, zone)}" if request.end_at
+                                                              else ""))
+        if not requests:
+            lines.append("You have no intercept requests with me.")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ cards and clicks
 
     @contextmanager
     def _card_in_flight(self) -> Iterator[None]:
@@ -149,6 +256,13 @@ class InterceptService:
                 self._cards_sending -= 1
                 self._cards_cond.notify_all()
 
+    def _post_card(self, request: Request, kind: str, card: Mapping[str, Any], markdown: str, where: Where,
+                   *, recipient: str) -> SentMessage:
+        with self._card_in_flight():
+            sent = self._send(where, markdown, card=card)
+            self.store.add_card(CardRecord(sent.id, request.id, kind, sent.room_id, recipient, True))
+        return sent
+
     def handle_action(self, action: CardAction) -> None:
         record = self.store.card(action.message_id)
         if record is None:  # perhaps a card still being recorded: wait for the sends in flight
@@ -157,48 +271,53 @@ class InterceptService:
             record = self.store.card(action.message_id)
         if record is None or record.room_id != action.room_id:
             log.warning("card action %s on a message that is not one of the bot's cards", action.id)
-            self._reply(action, "This card is not one I can act on any more.")
+            self.notify.reply(action, "This card is not one I can act on any more.")
+            return
+        intent = str(action.inputs.get(INTENT, ""))
+        if record.kind == "status":
+            self._status_action(action, record, intent)
             return
         request = self.store.get(record.request_id)
         if request is None:
             return
-        intent = str(action.inputs.get(INTENT, ""))
         if record.kind == "form":
             self._form_action(action, record, request, intent)
         elif record.kind == "approval":
-            self._approval_action(action, record, request, intent)
+            self._approval_action(action, request, intent)
+        elif record.kind == "reminder":
+            self._reminder_action(action, record, request, intent)
 
     def _form_action(self, action: CardAction, record: CardRecord, request: Request, intent: str) -> None:
         if action.person_id != request.person_id:
-            self._reply(action, f"This form belongs to {escape_markdown(request.person_name)}: "
-                                "only they can send it. Ask me for your own with `intercept me until ...`.")
+            self.notify.reply(action, f"This form belongs to {escape_markdown(request.person_name)}: only they "
+                                      "can send it. Ask me for your own with `intercept me until ...`.")
             return
         if not record.live or request.status is not Status.FORM_SENT:
-            self._reply(action, f"This form is no longer in use: your request is {request.status.label}. "
-                                "Say `status` to see where things stand.")
+            self.notify.reply(action, f"This form is no longer in use: your request is {request.status.label}. "
+                                      "Say `status` to see where things stand.")
             return
         now = self.clock.now()
         if intent == "cancel":
             if self.store.move(request.id, Status.FORM_SENT, Status.CANCELLED, now=now,
                                actor_id=action.person_id, note="cancelled from the form"):
                 self._retire_cards(request.id, "form")
-                self.webex.send(room_id=request.room_id, markdown="Cancelled: nothing was changed.")
+                self.notify.tell_requester(request, "Cancelled: nothing was changed.")
             return
         if intent != "submit":
-            self._reply(action, "I did not understand that button.")
+            self.notify.reply(action, "I did not understand that button.")
             return
-        current = self._current_settings(request.person_id, request.room_id)
+        current = self._current_settings(request.person_id, Where(room_id=request.room_id))
         if current is None:
             return
-        zone = ZoneInfo(request.zone)
-        submission = form.read_submission(action.inputs, now=now, zone=zone, max_days=self.policy.max_days,
-                                          current=current)
+        submission = form.read_submission(action.inputs, now=now, zone=ZoneInfo(request.zone),
+                                          max_days=self.policy.max_days, current=current)
         if submission.valid is None:
             if self.store.change(request.id, Status.FORM_SENT, now=now,
                                  changes={"draft": submission.values, "draft_note": ""}) is None:
                 return
             self._retire_cards(request.id, "form")
-            self._send_form(request, submission.values, submission.errors, "", current)
+            self._send_form(request, submission.values, submission.errors, "", current,
+                            Where(room_id=request.room_id))
             return
         valid = submission.valid
         moved = self.store.move(
@@ -206,65 +325,85 @@ class InterceptService:
             note="form submitted", changes={"requested": valid.settings, "start_at": valid.start_at,
                                             "end_at": valid.end_at, "reason": valid.reason,
                                             "draft": submission.values, "draft_note": ""})
-        if moved is None:
-            return
-        self._retire_cards(request.id, "form")
+        if moved is not None:
+            self._retire_cards(request.id, "form")
+            self._ask_approvers(moved, f"Sent for approval: intercept {self._span(moved, ZoneInfo(moved.zone))}. "
+                                       "I will tell you when an approver has decided.")
+
+    def _ask_approvers(self, request: Request, told: str) -> None:
+        """A request now waiting for approval replaces the person's older open ones; approvers are asked."""
+        now = self.clock.now()
         for older in self.store.for_person(request.person_id, [Status.AWAITING_APPROVAL, Status.APPROVED]):
             if older.id != request.id and self.store.move(
                     older.id, [Status.AWAITING_APPROVAL, Status.APPROVED], Status.CANCELLED, now=now,
                     actor_id=request.person_id, note="replaced by a newer request from the requester"):
                 self.scheduler.unschedule(older.id)
                 self._close_approval_cards(older.id)
-        self._notify(moved, (
-            f"Sent for approval: intercept {self._span(moved, ZoneInfo(moved.zone))}. "
-            "I will tell you when an approver has decided."))
-        self.send_approval_cards(moved)
+        if not self._recipients(request):
+            if self.store.move(request.id, Status.AWAITING_APPROVAL, Status.CANCELLED, now=now,
+                               note="no approver other than the requester is configured"):
+                self.notify.tell_requester(request, "There is nobody but you to approve this request, so I "
+                                                    "cannot send it. Ask an administrator to add approvers.")
+            return
+        self.notify.tell_requester(request, told)
+        self.send_approval_cards(request)
 
-    def send_approval_cards(self, request: Request) -> None:
-        """Ask every approver (and the approval space) once; recipients already asked are skipped,
-        so this is safe to run again after a crash."""
-        asked = {card.recipient for card in self.store.cards_for(request.id, "approval")}
+    def _recipients(self, request: Request) -> list[str]:
         recipients = [e for e in sorted(self.policy.approvers) if e != request.person_email.lower()]
         if self.policy.approval_room_id:
             recipients.append(f"room:{self.policy.approval_room_id}")
-        for recipient in recipients:
-            if recipient in asked:
-                continue
-            current = self.store.get(request.id)
-            if current is None or current.status is not Status.AWAITING_APPROVAL:
-                break
-            room_id = recipient.removeprefix("room:") if recipient.startswith("room:") else None
-            approver = None if room_id else self._known_person(recipient)
-            card = approval_cards.approval_card(request, viewer_zone=approver.timezone if approver else None,
-                                                now=self.clock.now())
-            with self._card_in_flight():
-                try:
-                    sent = self.webex.send(markdown=approval_cards.approval_markdown(request), card=card,
-                                           room_id=room_id, to_person_id=approver.id if approver else None,
-                                           to_person_email=recipient if not (room_id or approver) else None)
-                except WebexError as error:
-                    log.warning("could not ask %s to approve request %s: %s", recipient, request.id, error)
-                    continue
-                self.store.add_card(CardRecord(sent.id, request.id, "approval", sent.room_id, recipient, True))
-            if approver is None and room_id is None:
-                self._learn_member(sent.room_id, recipient)
-        # decided, cancelled or replaced while the cards went out: withdraw any that are still live
-        current = self.store.get(request.id)
-        if current is not None and current.status is not Status.AWAITING_APPROVAL:
-            self._close_approval_cards(request.id)
+        return recipients
 
-    def _approval_action(self, action: CardAction, record: CardRecord, request: Request, intent: str) -> None:
+    def send_approval_cards(self, request: Request) -> None:
+        """Ask every approver (and the approval space) once. Recipients already asked are skipped,
+        so the sweep runs this again until Webex has taken every card; one Webex refuses for good
+        (say, an unknown address) is recorded as undeliverable and not tried again."""
+        with self.locks(request.person_id):
+            asked = {card.recipient for card in self.store.cards_for(request.id, "approval")}
+            for recipient in self._recipients(request):
+                latest = self.store.get(request.id)
+                if latest is None or latest.status is not Status.AWAITING_APPROVAL:
+                    break
+                if recipient not in asked:
+                    self._send_approval_card(latest, recipient)
+            latest = self.store.get(request.id)
+            if latest is not None and latest.status is not Status.AWAITING_APPROVAL:
+                self._close_approval_cards(request.id)  # decided while the cards went out
+
+    def _send_approval_card(self, request: Request, recipient: str, where: Where | None = None) -> None:
+        room_id = recipient.removeprefix("room:") if recipient.startswith("room:") else None
+        approver = None if room_id else self._known_person(recipient.split("#")[0])
+        extends = self.store.get(request.replaces_id) if request.replaces_id else None
+        card = approval_cards.approval_card(request, viewer_zone=approver.timezone if approver else None,
+                                            now=self.clock.now(), extends=extends)
+        if where is None:
+            where = Where(room_id=room_id, to_person_id=approver.id if approver else None)
+        email = None if (where.room_id or where.to_person_id) else recipient
+        try:
+            with self._card_in_flight():
+                sent = self._send(where, approval_cards.approval_markdown(request), card=card, to_person_email=email)
+                self.store.add_card(CardRecord(sent.id, request.id, "approval", sent.room_id, recipient, True))
+        except WebexError as error:
+            log.warning("could not ask %s to approve request %s: %s", recipient, request.id, error)
+            if not error.transient:
+                self.store.add_card(CardRecord(f"undeliverable:{uuid.uuid4().hex}", request.id, "approval", "",
+                                               recipient, False))
+            return
+        if email is not None:
+            self._learn_member(sent.room_id, email)
+
+    def _approval_action(self, action: CardAction, request: Request, intent: str) -> None:
         clicker = self.webex.person(action.person_id)
         if clicker.email:
             self.store.remember_person(clicker.email, clicker.id)
         if not self._is_approver(clicker):
-            self._reply(action, "Only the configured approvers can decide on intercept requests.")
+            self.notify.reply(action, "Only approvers can decide on intercept requests.")
             return
         if clicker.id == request.person_id:
-            self._reply(action, "You cannot decide on your own request: another approver has to.")
+            self.notify.reply(action, "You cannot decide on your own request: another approver has to.")
             return
         if intent not in ("approve", "reject"):
-            self._reply(action, "I did not understand that button.")
+            self.notify.reply(action, "I did not understand that button.")
             return
         now = self.clock.now()
         comment = str(action.inputs.get("comment", "") or "").strip()[:500]
@@ -272,8 +411,9 @@ class InterceptService:
             if self.store.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=now,
                                note="expired: its end time passed before anyone approved"):
                 self._close_approval_cards(request.id)
-                self._notify(request, "Your intercept request expired: its end time passed before approval.")
-            self._reply(action, "This request's end time has already passed, so it cannot be approved.")
+                self.notify.tell_requester(request, "Your intercept request expired: its end time passed "
+                                                    "before approval.")
+            self.notify.reply(action, "This request's end time has already passed, so it cannot be approved.")
             return
         target = Status.APPROVED if intent == "approve" else Status.REJECTED
         decided = self.store.move(
@@ -281,254 +421,50 @@ class InterceptService:
             note=comment, changes={"decided_by_id": clicker.id, "decided_by_name": clicker.display_name,
                                    "decided_at": now, "decision_comment": comment})
         if decided is None:
-            latest = self.store.get(request.id) or request
-            self._reply(action, already_decided_text(latest))
+            self.notify.reply(action, already_decided_text(self.store.get(request.id) or request))
             return
         self._close_approval_cards(decided.id)
+        name = escape_markdown(clicker.display_name)
         if target is Status.REJECTED:
             because = f" Comment: {quote_block(comment)}" if comment else ""
-            self._notify(decided, f"Your intercept request was rejected by "
-                                  f"{escape_markdown(clicker.display_name)}.{because}")
+            self.notify.tell_requester(decided, f"Your intercept request was rejected by {name}.{because}")
             return
         if decided.start_at is not None and decided.start_at > now:
             self.scheduler.schedule_apply(decided.id, decided.start_at)
-            self._notify(decided, f"Approved by {escape_markdown(clicker.display_name)}. Your intercept "
-                                  f"starts {describe(decided.start_at.astimezone(ZoneInfo(decided.zone)))}.")
+            start = describe(decided.start_at.astimezone(ZoneInfo(decided.zone)))
+            self.notify.tell_requester(decided, f"Approved by {name}. Your intercept starts {start}.")
             return
-        self.apply(decided.id)
+        self.lifecycle.apply(decided.id)
 
-    # ------------------------------------------------------------------ apply and revert
-
-    def apply(self, request_id: str) -> None:
-        """Put the requested settings on (at approval, or at the start time). Safe to call again."""
-        request = self.store.get(request_id)
-        if request is None:
-            return
-        with self._person_lock(request.person_id):
-            self._apply_locked(request_id)
-
-    def _apply_locked(self, request_id: str) -> None:
-        now = self.clock.now()
-        request = self.store.get(request_id)
-        if request is None or request.status not in (Status.APPROVED, Status.APPLYING):
-            return
-        if request.status is Status.APPROVED:
-            if request.start_at is not None and request.start_at > now:
-                return  # not yet: the start job comes back
-            if request.end_at is not None and request.end_at <= now:
-                if self.store.move(request.id, Status.APPROVED, Status.EXPIRED, now=now,
-                                   note="its end time passed before it could start"):
-                    self._notify(request, "Your intercept request ended before it could start.")
-                return
-            request = self.store.move(request.id, Status.APPROVED, Status.APPLYING, now=now, note="applying")
-            if request is None:
-                return
-        if request.snapshot is None:
-            request = self._take_snapshot(request, now)
-            if request is None:
-                return
-        requested, end_at = request.requested, request.end_at
-        assert requested is not None and end_at is not None
-        try:
-            self.webex.put_intercept(request.person_id, requested)
-            after = self.webex.get_intercept(request.person_id)
-            missing = requested.differences(after)
-            if missing:
-                raise WebexError(None, "the settings did not take: Webex still shows other values for "
-                                       + ", ".join(missing), transient=True, operation="verify intercept")
-        except WebexError as error:
-            self._apply_failed(request, error, now)
-            return
-        active = self.store.move(request.id, Status.APPLYING, Status.ACTIVE, now=now, note="intercept on",
-                                 changes={"applied_at": now, "attempts": 0, "retry_at": None, "error": ""})
-        if active is None:
-            return
-        self.scheduler.schedule_revert(active.id, end_at)
-        until = describe(end_at.astimezone(ZoneInfo(active.zone)))
-        self._notify(active, (
-            f"Your phone is now intercepted until {until}. "
-            "I will put your previous settings back then. Say `cancel` to end it early."))
-        self._tell_approvers(f"Intercept for {escape_markdown(active.person_name)} is on until {until}.")
-
-    def _take_snapshot(self, request: Request, now: datetime) -> Request | None:
-        """Store what to put back, before anything is changed. The snapshot is what the person had
-        before the bot first touched them: when one of the bot's intercepts is already on, this
-        request takes over that intercept and its snapshot (and its revert)."""
-        if self.store.for_person(request.person_id, [Status.REVERTING]):
-            return None  # a revert is still unfinished: the sweep finishes it first, then retries this
-        predecessor = next(iter(self.store.for_person(request.person_id, [Status.ACTIVE])), None)
-        if predecessor is not None and predecessor.snapshot is not None:
-            if not self.store.move(predecessor.id, Status.ACTIVE, Status.REPLACED, now=now,
-                                   note=f"replaced by {request.id}"):
-                return None  # it is being reverted right now; the sweep tries this one again
-            self.scheduler.unschedule(predecessor.id)
-            snapshot, replaces = predecessor.snapshot, predecessor.id
+    def _status_action(self, action: CardAction, record: CardRecord, intent: str) -> None:
+        if action.person_id != record.recipient:
+            self.notify.reply(action, "Only the person this status is about can use its buttons.")
+        elif intent == "end":
+            self.notify.reply(action, self._cancel_all(action.person_id))
         else:
-            try:
-                snapshot, replaces = self.webex.get_intercept(request.person_id), None
-            except WebexError as error:
-                self._apply_failed(request, error, now)
-                return None
-        return self.store.change(request.id, Status.APPLYING, now=now,
-                                 changes={"snapshot": snapshot, "replaces_id": replaces})
+            self.notify.reply(action, "I did not understand that button.")
 
-    def _apply_failed(self, request: Request, error: WebexError, now: datetime) -> None:
-        attempts = request.attempts + 1
-        log.warning("applying request %s failed (attempt %d): %s", request.id, attempts, error)
-        if error.transient and attempts < 2 * ALERT_AFTER_ATTEMPTS:
-            retry_at = now + _backoff(attempts)
-            self.store.change(request.id, Status.APPLYING, now=now,
-                              changes={"attempts": attempts, "retry_at": retry_at, "error": str(error)})
-            self.scheduler.schedule_apply(request.id, retry_at)
-            if attempts == 1:
-                self._notify(request, "Webex did not take your intercept on the first try; I am retrying.")
+    def _reminder_action(self, action: CardAction, record: CardRecord, request: Request, intent: str) -> None:
+        if action.person_id != request.person_id:
+            self.notify.reply(action, "Only the person this reminder is for can use its buttons.")
             return
-        failed = self.store.move(request.id, Status.APPLYING, Status.FAILED, now=now, note=str(error),
-                                 changes={"attempts": attempts, "error": str(error)})
-        if failed is None:
+        if not record.live or request.status is not Status.ACTIVE:
+            self.notify.reply(action, f"This intercept is {request.status.label} already.")
             return
-        self.scheduler.unschedule(request.id)
-        restored = ""
-        predecessor_id = failed.replaces_id
-        if predecessor_id and self.store.move(predecessor_id, Status.REPLACED, Status.ACTIVE, now=now,
-                                              note=f"handed back: {failed.id} failed"):
-            kept = self.store.get(predecessor_id)
-            if kept and kept.end_at:
-                self.scheduler.schedule_revert(kept.id, kept.end_at)
-            restored = " Your earlier intercept stays as it was."
-        elif failed.snapshot is not None and error.status is None:
-            try:  # the PUT went through but did not take as asked: put the person back as they were
-                self.webex.put_intercept(failed.person_id, failed.snapshot)
-                restored = " Your previous settings were put back."
-            except WebexError as restore_error:
-                log.error("could not restore request %s after a failed apply: %s", failed.id, restore_error)
-        text = (f"Your intercept could not be applied: {escape_markdown(error.message)}.{restored} "
-                "An approver has been told.")
-        self._notify(failed, text)
-        self._tell_approvers(f"Applying the intercept for {escape_markdown(failed.person_name)} failed: "
-                             f"{escape_markdown(str(error))}.")
-
-    def revert(self, request_id: str, *, actor_id: str | None = None, note: str = "end time reached") -> bool:
-        """Put the snapshot back. Returns True when this call ended the intercept."""
-        request = self.store.get(request_id)
-        if request is None:
-            return False
-        with self._person_lock(request.person_id):
-            return self._revert_locked(request_id, actor_id, note)
-
-    def _revert_locked(self, request_id: str, actor_id: str | None, note: str) -> bool:
-        now = self.clock.now()
-        request = self.store.get(request_id)
-        if request is None or request.status not in (Status.ACTIVE, Status.REVERTING):
-            return False
-        if request.status is Status.ACTIVE:
-            request = self.store.move(request.id, Status.ACTIVE, Status.REVERTING, now=now,
-                                      actor_id=actor_id, note=note)
-            if request is None:
-                return False
-        assert request.snapshot is not None
-        try:
-            before = self.webex.get_intercept(request.person_id)
-            self.webex.put_intercept(request.person_id, request.snapshot)
-            after = self.webex.get_intercept(request.person_id)
-            missing = request.snapshot.differences(after)
-            if missing:
-                raise WebexError(None, "the previous settings did not take: Webex still shows other values for "
-                                 + ", ".join(missing), transient=True, operation="verify revert")
-        except WebexError as error:
-            attempts = request.attempts + 1
-            retry_at = now + _backoff(attempts)
-            log.warning("reverting request %s failed (attempt %d): %s", request.id, attempts, error)
-            self.store.change(request.id, Status.REVERTING, now=now,
-                              changes={"attempts": attempts, "retry_at": retry_at, "error": str(error)})
-            self.scheduler.schedule_revert(request.id, retry_at)
-            if attempts == ALERT_AFTER_ATTEMPTS:
-                self._tell_approvers(
-                    f"Putting back the settings of {escape_markdown(request.person_name)} has failed "
-                    f"{attempts} times ({escape_markdown(str(error))}). I keep trying; please check.")
-            return False
-        done = self.store.move(request.id, Status.REVERTING, Status.REVERTED, now=now, actor_id=actor_id,
-                               note="previous settings restored",
-                               changes={"reverted_at": now, "attempts": 0, "retry_at": None, "error": ""})
-        if done is None:
-            return False
-        self.scheduler.unschedule(done.id)
-        self._notify(done, "Your intercept has ended and your previous call settings are back.")
-        if done.requested is not None and before.differences(done.requested):
-            changed = ", ".join(done.requested.differences(before))
-            self._tell_approvers(
-                f"While {escape_markdown(done.person_name)} was intercepted, someone else changed their "
-                f"intercept settings ({escape_markdown(changed)}). The revert put back the settings from "
-                "before the intercept, overwriting those changes.")
-        return True
-
-    # ------------------------------------------------------------------ timers and recovery
-
-    def sweep(self) -> None:
-        """Reconcile: whatever is due and not done gets done (runs every minute and at start-up)."""
-        now = self.clock.now()
-        for request in self.store.with_status([Status.ACTIVE, Status.REVERTING]):
-            if request.status is Status.ACTIVE and request.end_at and request.end_at <= now:
-                self.revert(request.id)
-            elif request.status is Status.REVERTING and (request.retry_at is None or request.retry_at <= now):
-                self.revert(request.id)
-        for request in self.store.with_status([Status.APPROVED, Status.APPLYING]):
-            if request.status is Status.APPROVED and (request.start_at is None or request.start_at <= now):
-                self.apply(request.id)
-            elif request.status is Status.APPLYING and (request.retry_at is None or request.retry_at <= now):
-                self.apply(request.id)
-        for request in self.store.with_status([Status.FORM_SENT, Status.AWAITING_APPROVAL]):
-            self._expire_if_stale(request, now)
-
-    def recover(self) -> None:
-        """At start-up: make sure every live request has its timer, then sweep."""
-        for request in self.store.with_status([Status.APPLYING, Status.REVERTING]):
-            # the process that was doing this died: try again now
-            self.store.change(request.id, request.status, now=self.clock.now(), changes={"retry_at": None})
-        for request in self.store.with_status([Status.ACTIVE]):
-            if request.end_at:
-                self.scheduler.schedule_revert(request.id, request.end_at)
-        for request in self.store.with_status([Status.APPROVED]):
-            if request.start_at:
-                self.scheduler.schedule_apply(request.id, request.start_at)
-        for request in self.store.with_status([Status.AWAITING_APPROVAL]):
-            self.send_approval_cards(request)
-        self.sweep()
-
-    def _expire_if_stale(self, request: Request, now: datetime) -> None:
-        too_old = request.updated_at + self.policy.approval_ttl <= now
-        ended = request.end_at is not None and request.end_at <= now
-        if not (too_old or ended):
+        if intent == "end":
+            self.notify.reply(action, self._end_text(self.lifecycle.end_now(request.id, action.person_id)))
+        elif intent == "extend":
+            end, problem = form.read_end(action.inputs, zone=ZoneInfo(request.zone))
+            said = problem if end is None else self._extend_to(request, end)
+            if said:
+                self.notify.reply(action, said)
+        else:
+            self.notify.reply(action, "I did not understand that button.")
             return
-        why = "nobody decided in time" if request.status is Status.AWAITING_APPROVAL else "the form was not sent"
-        if ended:
-            why = "its end time passed"
-        if self.store.move(request.id, request.status, Status.EXPIRED, now=now, note=f"expired: {why}"):
-            kind = "approval" if request.status is Status.AWAITING_APPROVAL else "form"
-            if kind == "approval":
-                self._close_approval_cards(request.id)
-            else:
-                self._retire_cards(request.id, "form")
-            self._notify(request, f"Your intercept request expired: {why}. Ask again any time.")
+        if self.store.retire_card(record.message_id):
+            self.notify.delete(record.message_id)
 
-    # ------------------------------------------------------------------ status and cancel
-
-    def _status_text(self, person_id: str) -> str:
-        lines = []
-        live = [r for r in self.store.for_person(person_id, [*OPEN_STATES, Status.APPLYING, Status.ACTIVE,
-                                                              Status.REVERTING])]
-        for request in sorted(live, key=lambda r: r.created_at):
-            lines.append(f"- Request from {describe(_aware(request.created_at).astimezone(ZoneInfo(request.zone)))}: "
-                         f"**{request.status.label}**" + (f", {self._span(request, ZoneInfo(request.zone))}"
-                                                          if request.end_at else ""))
-        try:
-            current = self.webex.get_intercept(person_id)
-            webex_line = f"Webex Calling shows your intercept as **{'on' if current.enabled else 'off'}**."
-        except WebexError as error:
-            webex_line = f"I could not read your current settings from Webex ({escape_markdown(error.message)})."
-        if not lines:
-            return webex_line + " You have no intercept requests with me."
-        return webex_line + "\n\n" + "\n".join(lines)
+    # ------------------------------------------------------------------ cancel, extend, approvers' views
 
     def _cancel_all(self, person_id: str) -> str:
         now = self.clock.now()
@@ -540,14 +476,97 @@ class InterceptService:
                 self._retire_cards(request.id, "form")
                 self._close_approval_cards(request.id)
                 said.append("Cancelled your pending request.")
-        for request in self.store.for_person(person_id, [Status.ACTIVE]):
-            if self.revert(request.id, actor_id=person_id, note="ended early by the requester"):
-                said.append("Ended your intercept.")
+        for request in self.store.for_person(person_id, [Status.APPLYING, Status.ACTIVE, Status.REVERTING]):
+            said.append(self._end_text(self.lifecycle.end_now(request.id, person_id)))
+        said = [s for s in said if s]
         return " ".join(said) if said else "You have nothing to cancel."
+
+    @staticmethod
+    def _end_text(ended: Ended) -> str:
+        return {
+            Ended.ENDED: "Ended your intercept: your previous call settings are back.",
+            Ended.CANCELLED: "Cancelled your request before anything was changed.",
+            Ended.TRYING: "Ending your intercept: Webex has not taken it yet, and I keep trying. "
+                          "I will tell you when your settings are back.",
+            Ended.NOTHING: "",
+        }[ended]
+
+    def _extend_command(self, person_id: str, phrase: str) -> str:
+        active = next(iter(self.store.for_person(person_id, [Status.ACTIVE])), None)
+        if active is None:
+            if self.store.for_person(person_id, OPEN_STATES):
+                return ("Your intercept is not on yet, so there is nothing to extend: send a new "
+                        "`intercept me until ...` to change your request.")
+            return "You have no intercept to extend. Say `intercept me until ...` to ask for one."
+        if phrase.lower().startswith("to "):
+            phrase = "until " + phrase[3:]
+        window = parse_window(phrase, self.clock.now(), ZoneInfo(active.zone))
+        if window.end is None:
+            return (window.problem or "Tell me the new end,") + " For example: `extend until Friday 17:00`."
+        return self._extend_to(active, window.end)
+
+    def _extend_to(self, active: Request, new_end: datetime) -> str:
+        """A new end for an intercept that is on. Earlier: done at once. Later: approvers decide;
+        the extension is a request of its own that takes the intercept over when approved."""
+        now = self.clock.now()
+        zone = ZoneInfo(active.zone)
+        until = describe(new_end.astimezone(zone), now.astimezone(zone))
+        if new_end <= now:
+            return f"{until} has already passed."
+        if new_end - now > timedelta(days=self.policy.max_days):
+            return f"An intercept may last at most {self.policy.max_days} days."
+        assert active.end_at is not None
+        if new_end <= active.end_at:
+            shortened = self.store.change(active.id, Status.ACTIVE, now=now, changes={"end_at": new_end})
+            if shortened is None:
+                return "Your intercept changed meanwhile: say `status` to see where it stands."
+            self.lifecycle.schedule_timers(shortened)
+            self.notify.tell_approvers(f"{escape_markdown(active.person_name)} ended their intercept earlier: "
+                                       f"now until {until}.")
+            return f"Done: your intercept now ends {until}."
+        extension = Request(
+            id=uuid.uuid4().hex, person_id=active.person_id, person_email=active.person_email,
+            person_name=active.person_name, zone=active.zone, room_id=active.room_id,
+            status=Status.AWAITING_APPROVAL, created_at=now, updated_at=now, start_at=None, end_at=new_end,
+            requested=active.requested, reason=active.reason, replaces_id=active.id)
+        self.store.add_request(extension)
+        current_end = describe(active.end_at.astimezone(zone), now.astimezone(zone))
+        self._ask_approvers(extension, f"I asked the approvers to extend your intercept until {until}. Until "
+                                       f"they decide, it still ends {current_end}.")
+        return ""
+
+    def _approver_command(self, message: ChatMessage, kind: Kind, where: Where) -> None:
+        person = self.webex.person(message.person_id)
+        if not self._is_approver(person):
+            self._send(where, f"Only approvers can use `{kind.value}`.")
+            return
+        zone = self._zone(person.timezone)
+        if kind is Kind.PENDING:
+            waiting = [r for r in self.store.with_status([Status.AWAITING_APPROVAL]) if r.person_id != person.id]
+            if not waiting:
+                self._send(where, "Nothing is waiting for a decision.")
+                return
+            self._send(where, f"{len(waiting)} request(s) waiting for a decision"
+                              + (f"; here are the oldest {PENDING_SHOWN}." if len(waiting) > PENDING_SHOWN else "."))
+            for request in waiting[:PENDING_SHOWN]:
+                self._send_approval_card(request, f"{person.email}#pending-{uuid.uuid4().hex[:8]}", where)
+            return
+        active = self.store.with_status([Status.ACTIVE])
+        if not active:
+            self._send(where, "No intercept is on.")
+            return
+        lines = [f"- {escape_markdown(r.person_name)}: until {describe(r.end_at.astimezone(zone))}"
+                 for r in sorted(active, key=lambda r: r.end_at or r.created_at) if r.end_at]
+        self._send(where, f"{len(active)} intercept(s) on:\n" + "\n".join(lines))
 
     # ------------------------------------------------------------------ helpers
 
-    def _current_settings(self, person_id: str, room_id: str) -> InterceptSettings | None:
+    def _send(self, where: Where, markdown: str, *, card: Mapping[str, Any] | None = None,
+              parent_id: str | None = None, to_person_email: str | None = None) -> SentMessage:
+        return self.webex.send(markdown=markdown, room_id=where.room_id, to_person_id=where.to_person_id,
+                               to_person_email=to_person_email, card=card, parent_id=parent_id)
+
+    def _current_settings(self, person_id: str, where: Where) -> InterceptSettings | None:
         """The person's settings as Webex has them; a permanent refusal is explained to them (a
         transient failure propagates, so the event is tried again later)."""
         try:
@@ -555,10 +574,9 @@ class InterceptService:
         except WebexError as error:
             if error.transient:
                 raise
-            self.webex.send(room_id=room_id, markdown=(
-                "I could not read your call intercept settings from Webex Calling, so I cannot "
-                f"intercept your phone. Webex answered: {escape_markdown(error.message)}. "
-                "Is your account licensed for Webex Calling? An administrator can check."))
+            self._send(where, "I could not read your call intercept settings from Webex Calling, so I cannot "
+                              f"intercept your phone. Webex answered: {escape_markdown(error.message)}. "
+                              "Is your account licensed for Webex Calling? An administrator can check.")
             return None
 
     def _is_approver(self, person: Person) -> bool:
@@ -600,19 +618,31 @@ class InterceptService:
         return ZoneInfo("UTC")
 
     def _span(self, request: Request, zone: ZoneInfo) -> str:
-        start = ("from " + describe(_aware(request.start_at).astimezone(zone))) if request.start_at else \
-            "from approval"
-        end = describe(_aware(request.end_at).astimezone(zone)) if request.end_at else "(no end)"
-        return f"{start} until {end}"
+        start = describe(request.start_at.astimezone(zone)) if request.start_at else "from approval"
+        end = describe(request.end_at.astimezone(zone)) if request.end_at else "(no end)"
+        return f"{'from ' + start if request.start_at else start} until {end}"
 
-    def _person_lock(self, person_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(person_id, threading.Lock())
+    def _expire_if_stale(self, request: Request, now: datetime) -> bool:
+        too_old = request.updated_at + self.policy.approval_ttl <= now
+        ended = request.end_at is not None and request.end_at <= now
+        if not (too_old or ended):
+            return False
+        why = "nobody decided in time" if request.status is Status.AWAITING_APPROVAL else "the form was not sent"
+        if ended:
+            why = "its end time passed"
+        if not self.store.move(request.id, request.status, Status.EXPIRED, now=now, note=f"expired: {why}"):
+            return False
+        if request.status is Status.AWAITING_APPROVAL:
+            self._close_approval_cards(request.id)
+        else:
+            self._retire_cards(request.id, "form")
+        self.notify.tell_requester(request, f"Your intercept request expired: {why}. Ask again any time.")
+        return True
 
     def _retire_cards(self, request_id: str, kind: str) -> None:
         for card in self.store.cards_for(request_id, kind):
             if card.live and self.store.retire_card(card.message_id):
-                self._delete(card.message_id)
+                self.notify.delete(card.message_id)
 
     def _close_approval_cards(self, request_id: str) -> None:
         """A card cannot be edited: replace each live approval card by the outcome, without buttons."""
@@ -623,9 +653,12 @@ class InterceptService:
         for card in self.store.cards_for(request_id, "approval"):
             if not (card.live and self.store.retire_card(card.message_id)):
                 continue
-            self._delete(card.message_id)
+            self.notify.delete(card.message_id)
+            viewer = None if card.recipient.startswith("room:") else self._known_person(card.recipient.split("#")[0])
             try:
-                self.webex.send(room_id=card.room_id, markdown=approval_cards.outcome_markdown(request, outcome))
+                self.webex.send(room_id=card.room_id, markdown=approval_cards.outcome_markdown(request, outcome),
+                                card=approval_cards.outcome_card(request, outcome,
+                                                                 viewer_zone=viewer.timezone if viewer else None))
             except WebexError as error:
                 log.warning("could not post the outcome of request %s: %s", request_id, error)
 
@@ -637,50 +670,6 @@ class InterceptService:
         history = self.store.history(request.id)
         return (history[-1].note if history else "") or request.status.label
 
-    def _delete(self, message_id: str) -> None:
-        try:
-            self.webex.delete_message(message_id)
-        except WebexError as error:
-            log.warning("could not delete card message: %s", error)
-
-    def _notify(self, request: Request, markdown: str) -> None:
-        try:
-            self.webex.send(room_id=request.room_id, markdown=markdown)
-        except WebexError as error:
-            log.warning("could not tell the requester of %s: %s", request.id, error)
-
-    def _tell_approvers(self, markdown: str) -> None:
-        room = self.policy.approval_room_id
-        for email in [None] if room else sorted(self.policy.approvers):
-            try:
-                self.webex.send(markdown=markdown, room_id=room, to_person_email=email)
-            except WebexError as error:
-                log.warning("could not tell approvers: %s", error)
-
-    def _reply(self, action: CardAction, markdown: str) -> None:
-        """Answer a click in the card's thread; in the room when the card is gone already."""
-        for parent in (action.message_id, None):
-            try:
-                self.webex.send(room_id=action.room_id, parent_id=parent, markdown=markdown)
-                return
-            except WebexError as error:
-                if error.transient or parent is None:
-                    log.warning("could not answer a card action: %s", error)
-                    return
-
-
-def help_text(*, unknown: bool = False) -> str:
-    lead = "I did not catch that. " if unknown else ""
-    return (
-        f"{lead}I take your Webex Calling phone out of service while you are away (call intercept), "
-        "with an approver's consent, and put your settings back at the end.\n\n"
-        "- `intercept me until Friday` (or `for 2 hours`, `until tomorrow 17:00`, "
-        "`from Monday until Friday`): I send you a form to check and send for approval\n"
-        "- `status`: your intercept and your requests\n"
-        "- `cancel`: cancel a pending request, or end an intercept now\n"
-        "- `help`: this message"
-    )
-
 
 def already_decided_text(request: Request) -> str:
     if request.decided_by_name and request.status is not Status.AWAITING_APPROVAL:
@@ -688,12 +677,3 @@ def already_decided_text(request: Request) -> str:
         return (f"Already {verb} by {escape_markdown(request.decided_by_name)}; "
                 f"the request is now {request.status.label}.")
     return f"This request is {request.status.label}: there is nothing to decide."
-
-
-def _backoff(attempts: int) -> timedelta:
-    return min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 16)), RETRY_MAX)
-
-
-def _aware(value: datetime | None) -> datetime:
-    assert value is not None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -84,7 +84,7 @@ def test_request_form_approval_apply_and_revert(world: tuple[Any, People, Chat],
 
     # refusals: not an approver; one's own request. Nothing is put.
     chat.submit(mallory, room_card, {"intent": "approve", "comment": ""})
-    chat.wait_bot_text(approval_room, "Only the configured approvers")
+    chat.wait_bot_text(approval_room, "Only approvers can decide")
     chat.submit(alice, room_card, {"intent": "approve", "comment": ""})
     chat.wait_bot_text(approval_room, "cannot decide on your own request")
     assert chat.puts(alice) == []
@@ -308,7 +308,7 @@ def test_with_only_an_approval_space_the_organisations_administrators_decide(
         ask_and_submit(chat, people.alice, "intercept me for 2 hours")
         card = chat.wait_card(space, "comment")
         chat.submit(people.mallory, card, {"intent": "approve", "comment": ""})
-        chat.wait_bot_text(space, "Only the configured approvers")
+        chat.wait_bot_text(space, "Only approvers can decide")
         chat.submit(olga, card, {"intent": "approve", "comment": ""})
         process.wait_status(people.alice.id, "active")
         assert len(chat.puts(people.alice)) == 1

@@ -1,0 +1,330 @@
+"""An approved request's life with Webex: apply, revert, end early, and the timers around them.
+
+Rules this module keeps:
+- The snapshot (what to put back) is stored before anything is changed, and it is always what the
+  person had before the bot first touched them: a request that takes over one of the bot's
+  intercepts takes over its snapshot, in the same transaction that retires the old one.
+- Once a snapshot is stored, the person is never left changed without a revert on its way: an
+  apply that fails for good is undone (or, if it took over, hands the intercept back).
+- Work on one person runs under that person's lock; every state change is a compare-and-set.
+- A revert reads first and only writes when the settings differ from the snapshot; a failing one is
+  retried with backoff for as long as it takes, and the approvers are told, again and again.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.model import InterceptSettings, Request, Status
+from bot.domain.notify import Notifier
+from bot.domain.ports import Clock, Move, Scheduler, Store, Webex, WebexError
+from bot.domain.text import escape_markdown
+from bot.domain.timeparse import describe
+
+log = logging.getLogger(__name__)
+
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(minutes=10)
+APPLY_ATTEMPTS = 6  # transient failures of an apply before it is given up (about 15 minutes)
+ALERT_AFTER_ATTEMPTS = 3  # failed revert attempts before approvers are told (then at 6, 12, 24, ...)
+
+
+class Ended(enum.Enum):
+    ENDED = "ended"  # the intercept is off, settings restored
+    CANCELLED = "cancelled"  # nothing had been changed yet
+    TRYING = "trying"  # the revert is under way but Webex did not take it yet: retried
+    NOTHING = "nothing"  # nothing to end
+
+
+class PersonLocks:
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, person_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(person_id, threading.Lock())
+
+
+class Lifecycle:
+    def __init__(self, *, webex: Webex, store: Store, scheduler: Scheduler, clock: Clock, notify: Notifier,
+                 locks: PersonLocks, reminder: timedelta = timedelta(minutes=15)) -> None:
+        self.webex = webex
+        self.store = store
+        self.scheduler = scheduler
+        self.clock = clock
+        self.notify = notify
+        self.locks = locks
+        self.reminder = reminder
+
+    # ------------------------------------------------------------------ apply
+
+    def apply(self, request_id: str) -> None:
+        """Put the requested settings on (at approval, or at the start time). Safe to call again."""
+        request = self.store.get(request_id)
+        if request is not None:
+            with self.locks(request.person_id):
+                self._apply(request_id)
+
+    def _apply(self, request_id: str) -> None:
+        now = self.clock.now()
+        request = self.store.get(request_id)
+        if request is None or request.status not in (Status.APPROVED, Status.APPLYING):
+            return
+        if request.status is Status.APPROVED:
+            if request.start_at is not None and request.start_at > now:
+                return  # not yet: the start job comes back
+            if request.end_at is not None and request.end_at <= now:
+                if self.store.move(request.id, Status.APPROVED, Status.EXPIRED, now=now,
+                                   note="expired: its end time passed before it could start"):
+                    self.notify.tell_requester(request, "Your intercept request ended before it could start.")
+                return
+            request = self.store.move(request.id, Status.APPROVED, Status.APPLYING, now=now, note="applying")
+            if request is None:
+                return
+        if request.snapshot is None:
+            request = self._take_snapshot(request, now)
+            if request is None:
+                return
+        requested, end_at = request.requested, request.end_at
+        assert requested is not None and end_at is not None
+        try:
+            self.webex.put_intercept(request.person_id, requested)
+            self._verify(request.person_id, requested, "the settings did not take")
+        except WebexError as error:
+            self._apply_failed(request, error, now)
+            return
+        active = self.store.move(request.id, Status.APPLYING, Status.ACTIVE, now=now, note="intercept on",
+                                 changes={"applied_at": now, "attempts": 0, "retry_at": None, "error": ""})
+        if active is None:
+            return
+        self.schedule_timers(active)
+        until = describe(end_at.astimezone(ZoneInfo(active.zone)))
+        self.notify.tell_requester(active, (
+            f"Your phone is now intercepted until {until}. "
+            "I will put your previous settings back then. Say `cancel` to end it early."))
+        self.notify.tell_approvers(f"Intercept for {escape_markdown(active.person_name)} is on until {until}.")
+
+    def _take_snapshot(self, request: Request, now: datetime) -> Request | None:
+        """Store what to put back, before anything is changed; None = not now (the sweep retries)."""
+        others = [r for r in self.store.for_person(request.person_id, [Status.APPLYING, Status.REVERTING])
+                  if r.id != request.id]
+        if any(r.status is Status.REVERTING for r in others):
+            return None  # a revert is unfinished: it goes first
+        if any(r.snapshot is not None or r.created_at < request.created_at for r in others):
+            return None  # an earlier apply is unfinished: it goes first (then this one takes it over)
+        predecessor = next(iter(self.store.for_person(request.person_id, [Status.ACTIVE])), None)
+        if predecessor is not None and predecessor.snapshot is not None:
+            moved = self.store.move_together([
+                Move(predecessor.id, Status.ACTIVE, Status.REPLACED, note=f"replaced by {request.id}"),
+                Move(request.id, Status.APPLYING, Status.APPLYING, note=f"takes over {predecessor.id}",
+                     changes={"snapshot": predecessor.snapshot, "replaces_id": predecessor.id}),
+            ], now=now)
+            if moved is None:
+                return None
+            self.scheduler.unschedule(predecessor.id)  # a stale timer would find it REPLACED anyway
+            return moved[1]
+        try:
+            snapshot = self.webex.get_intercept(request.person_id)
+        except WebexError as error:
+            self._apply_failed(request, error, now)
+            return None
+        return self.store.change(request.id, Status.APPLYING, now=now, changes={"snapshot": snapshot})
+
+    def _apply_failed(self, request: Request, error: WebexError, now: datetime) -> None:
+        attempts = request.attempts + 1
+        log.warning("applying request %s failed (attempt %d): %s", request.id, attempts, error)
+        if error.transient and attempts < APPLY_ATTEMPTS:
+            retry_at = now + backoff(attempts)
+            self.store.change(request.id, Status.APPLYING, now=now,
+                              changes={"attempts": attempts, "retry_at": retry_at, "error": str(error)})
+            self.scheduler.schedule_apply(request.id, retry_at)
+            if attempts == 1:
+                self.notify.tell_requester(request, "Webex did not take your intercept on the first try; "
+                                                    "I am retrying.")
+            return
+        changes = {"attempts": 0, "retry_at": None, "error": str(error)}
+        note = f"apply failed: {error}"
+        if request.replaces_id:  # it took over an intercept: hand that back, unchanged
+            moved = self.store.move_together([
+                Move(request.id, Status.APPLYING, Status.FAILED, note=note, changes=changes),
+                Move(request.replaces_id, Status.REPLACED, Status.ACTIVE, note=f"handed back: {request.id} failed"),
+            ], now=now)
+            if moved is None:
+                return
+            failed, kept = moved
+            self.scheduler.unschedule(failed.id)
+            self.schedule_timers(kept)
+            self._tell_failed(failed, error, "Your earlier intercept stays as it was.")
+        elif request.snapshot is None:  # nothing was changed
+            failed_ = self.store.move(request.id, Status.APPLYING, Status.FAILED, now=now, note=note,
+                                      changes=changes)
+            if failed_ is not None:
+                self.scheduler.unschedule(failed_.id)
+                self._tell_failed(failed_, error, "Nothing was changed.")
+        else:  # the PUT may have gone through: undo it (the revert ends in FAILED, then tells)
+            undoing = self.store.move(request.id, Status.APPLYING, Status.REVERTING, now=now, note=note,
+                                      changes=changes)
+            if undoing is not None:
+                self._revert(undoing.id, None, note)
+
+    def _tell_failed(self, request: Request, error: WebexError | str, outcome: str) -> None:
+        message = error.message if isinstance(error, WebexError) else error
+        self.notify.tell_requester(request, f"Your intercept could not be applied: {escape_markdown(message)}. "
+                                            f"{outcome} An approver has been told.")
+        self.notify.tell_approvers(f"Applying the intercept for {escape_markdown(request.person_name)} failed: "
+                                   f"{escape_markdown(message)}. {outcome}")
+
+    # ------------------------------------------------------------------ revert
+
+    def revert(self, request_id: str, *, actor_id: str | None = None, note: str = "end time reached") -> bool:
+        """Put the snapshot back. True when this call ended it."""
+        request = self.store.get(request_id)
+        if request is None:
+            return False
+        with self.locks(request.person_id):
+            return self._revert(request_id, actor_id, note)
+
+    def _revert(self, request_id: str, actor_id: str | None, note: str) -> bool:
+        now = self.clock.now()
+        request = self.store.get(request_id)
+        if request is None or request.status not in (Status.ACTIVE, Status.REVERTING):
+            return False
+        if request.status is Status.ACTIVE:
+            request = self.store.move(request.id, Status.ACTIVE, Status.REVERTING, now=now,
+                                      actor_id=actor_id, note=note)
+            if request is None:
+                return False
+        snapshot = request.snapshot
+        assert snapshot is not None
+        try:
+            before = self.webex.get_intercept(request.person_id)
+            if snapshot.differences(before):
+                self.webex.put_intercept(request.person_id, snapshot)
+                self._verify(request.person_id, snapshot, "the previous settings did not take")
+        except WebexError as error:
+            self._revert_failed(request, error, now)
+            return False
+        applied = request.applied_at is not None  # else this undoes an apply that failed: keep its error
+        done = self.store.move(
+            request.id, Status.REVERTING, Status.REVERTED if applied else Status.FAILED, now=now,
+            actor_id=actor_id, note="previous settings restored" if applied else "undone: settings as before",
+            changes={"reverted_at": now, "attempts": 0, "retry_at": None, **({"error": ""} if applied else {})})
+        if done is None:
+            return False
+        self.scheduler.unschedule(done.id)
+        if not applied:
+            self._tell_failed(done, done.error or "Webex refused it", "Your settings are as they were before.")
+            return True
+        self.notify.tell_requester(done, "Your intercept has ended and your previous call settings are back.")
+        self._tell_if_overwritten(done, before)
+        return True
+
+    def _revert_failed(self, request: Request, error: WebexError, now: datetime) -> None:
+        attempts = request.attempts + 1
+        retry_at = now + backoff(attempts)
+        log.warning("reverting request %s failed (attempt %d): %s", request.id, attempts, error)
+        self.store.change(request.id, Status.REVERTING, now=now,
+                          changes={"attempts": attempts, "retry_at": retry_at, "error": str(error)})
+        self.scheduler.schedule_revert(request.id, retry_at)
+        if attempts % ALERT_AFTER_ATTEMPTS == 0 and _power_of_two(attempts // ALERT_AFTER_ATTEMPTS):  # 3, 6, 12..
+            self.notify.tell_approvers(
+                f"Putting back the call settings of {escape_markdown(request.person_name)} has failed "
+                f"{attempts} times ({escape_markdown(str(error))}). I keep trying; please check the admin "
+                "token and Webex.")
+
+    def _tell_if_overwritten(self, done: Request, before: InterceptSettings) -> None:
+        """Someone else changed the settings while the intercept was on: say what the revert overwrote."""
+        requested, snapshot = done.requested, done.snapshot
+        if requested is None or snapshot is None:
+            return
+        if not requested.differences(before) or not snapshot.differences(before):
+            return  # as the bot left them, or already put back by an earlier attempt
+        changed = ", ".join(requested.differences(before))
+        self.notify.tell_approvers(
+            f"While {escape_markdown(done.person_name)} was intercepted, someone else changed their intercept "
+            f"settings ({escape_markdown(changed)}). The revert put back the settings from before the "
+            "intercept, overwriting those changes.")
+
+    # ------------------------------------------------------------------ ending early
+
+    def end_now(self, request_id: str, actor_id: str) -> Ended:
+        """The requester ends an intercept that is on, being applied, or being ended."""
+        request = self.store.get(request_id)
+        if request is None:
+            return Ended.NOTHING
+        with self.locks(request.person_id):  # waits for an apply in flight to finish
+            now = self.clock.now()
+            request = self.store.get(request_id)
+            if request is None:
+                return Ended.NOTHING
+            if request.status is Status.APPLYING:
+                if request.snapshot is None:
+                    cancelled = self.store.move(request.id, Status.APPLYING, Status.CANCELLED, now=now,
+                                                actor_id=actor_id, note="cancelled by the requester")
+                    if cancelled:
+                        self.scheduler.unschedule(request.id)
+                        return Ended.CANCELLED
+                    return Ended.NOTHING
+                if not self.store.move(request.id, Status.APPLYING, Status.REVERTING, now=now, actor_id=actor_id,
+                                       note="cancelled by the requester while being applied"):
+                    return Ended.NOTHING
+            elif request.status not in (Status.ACTIVE, Status.REVERTING):
+                return Ended.NOTHING
+            return Ended.ENDED if self._revert(request_id, actor_id, "ended early by the requester") \
+                else Ended.TRYING
+
+    # ------------------------------------------------------------------ timers
+
+    def schedule_timers(self, request: Request) -> None:
+        """The revert at the end, and the reminder before it (when that is still ahead)."""
+        if request.end_at is None:
+            return
+        self.scheduler.schedule_revert(request.id, request.end_at)
+        remind_at = request.end_at - self.reminder
+        if self.reminder > timedelta(0) and remind_at > self.clock.now():
+            self.scheduler.schedule_reminder(request.id, remind_at)
+
+    def sweep(self) -> None:
+        """Whatever is due and not done gets done: reverts first, then applies."""
+        now = self.clock.now()
+        for request in self.store.with_status([Status.ACTIVE, Status.REVERTING]):
+            due = request.end_at is not None and request.end_at <= now if request.status is Status.ACTIVE \
+                else request.retry_at is None or request.retry_at <= now
+            if due:
+                self.revert(request.id)
+        for request in self.store.with_status([Status.APPROVED, Status.APPLYING]):
+            due = request.start_at is None or request.start_at <= now if request.status is Status.APPROVED \
+                else request.retry_at is None or request.retry_at <= now
+            if due:
+                self.apply(request.id)
+
+    def recover(self) -> None:
+        """At start-up: work a dead process left half-done is tried again now; every live request
+        gets its timers back."""
+        now = self.clock.now()
+        for request in self.store.with_status([Status.APPLYING, Status.REVERTING]):
+            self.store.change(request.id, request.status, now=now, changes={"retry_at": None})
+        for request in self.store.with_status([Status.ACTIVE]):
+            self.schedule_timers(request)
+        for request in self.store.with_status([Status.APPROVED]):
+            if request.start_at:
+                self.scheduler.schedule_apply(request.id, request.start_at)
+
+    def _verify(self, person_id: str, expected: InterceptSettings, what: str) -> None:
+        missing = expected.differences(self.webex.get_intercept(person_id))
+        if missing:
+            raise WebexError(None, f"{what}: Webex still shows other values for {', '.join(missing)}",
+                             transient=True, operation="verify intercept settings")
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 16)), RETRY_MAX)
+
+
+def _power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
