@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=10)
 APPLY_ATTEMPTS = 6  # transient failures of an apply before it is given up (about 15 minutes)
+CANCELLED_NOTE = "cancelled by the requester"
 ALERT_AFTER_ATTEMPTS = 3  # failed revert attempts before approvers are told (then at 6, 12, 24, ...)
 
 
@@ -209,20 +210,28 @@ class Lifecycle:
         except WebexError as error:
             self._revert_failed(request, error, now)
             return False
-        applied = request.applied_at is not None  # else this undoes an apply that failed: keep its error
+        applied = request.applied_at is not None  # else this undoes an apply (failed, or cancelled)
+        target = Status.REVERTED if applied else self._undone_as(request)
         done = self.store.move(
-            request.id, Status.REVERTING, Status.REVERTED if applied else Status.FAILED, now=now,
-            actor_id=actor_id, note="previous settings restored" if applied else "undone: settings as before",
+            request.id, Status.REVERTING, target, now=now, actor_id=actor_id,
+            note="previous settings restored" if applied else "undone: settings as before",
             changes={"reverted_at": now, "attempts": 0, "retry_at": None, **({"error": ""} if applied else {})})
         if done is None:
             return False
         self.scheduler.unschedule(done.id)
-        if not applied:
+        if target is Status.FAILED:
             self._tell_failed(done, done.error or "Webex refused it", "Your settings are as they were before.")
             return True
+        if target is Status.CANCELLED:
+            return True  # the requester asked for it and is answered by end_now
         self.notify.tell_requester(done, "Your intercept has ended and your previous call settings are back.")
         self._tell_if_overwritten(done, before)
         return True
+
+    def _undone_as(self, request: Request) -> Status:
+        """An apply being undone ends CANCELLED when the requester cancelled it, else FAILED."""
+        into = [h for h in self.store.history(request.id) if h.target is Status.REVERTING]
+        return Status.CANCELLED if into and into[-1].note.startswith(CANCELLED_NOTE) else Status.FAILED
 
     def _revert_failed(self, request: Request, error: WebexError, now: datetime) -> None:
         attempts = request.attempts + 1
@@ -265,13 +274,13 @@ class Lifecycle:
             if request.status is Status.APPLYING:
                 if request.snapshot is None:
                     cancelled = self.store.move(request.id, Status.APPLYING, Status.CANCELLED, now=now,
-                                                actor_id=actor_id, note="cancelled by the requester")
+                                                actor_id=actor_id, note=CANCELLED_NOTE)
                     if cancelled:
                         self.scheduler.unschedule(request.id)
                         return Ended.CANCELLED
                     return Ended.NOTHING
                 if not self.store.move(request.id, Status.APPLYING, Status.REVERTING, now=now, actor_id=actor_id,
-                                       note="cancelled by the requester while being applied"):
+                                       note=f"{CANCELLED_NOTE} while being applied"):
                     return Ended.NOTHING
             elif request.status not in (Status.ACTIVE, Status.REVERTING):
                 return Ended.NOTHING

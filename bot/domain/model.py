@@ -156,7 +156,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     # APPLYING -> REVERTING: a failed or cancelled apply is undone; -> CANCELLED before anything changed
     Status.APPLYING: frozenset({Status.ACTIVE, Status.FAILED, Status.REVERTING, Status.CANCELLED}),
     Status.ACTIVE: frozenset({Status.REVERTING, Status.REPLACED}),
-    Status.REVERTING: frozenset({Status.REVERTED, Status.FAILED}),  # FAILED: an undone apply
+    Status.REVERTING: frozenset({Status.REVERTED, Status.FAILED, Status.CANCELLED}),  # the last two: an undone apply
     Status.REPLACED: frozenset({Status.ACTIVE}),  # handed back when its replacement failed to apply
     Status.REVERTED: frozenset(),
     Status.REJECTED: frozenset(),

@@ -1,0 +1,228 @@
+"""Apply, revert and their failures, on the real store with an in-process Webex: the cases that
+must never lose or double an intercept, nor snapshot the intercepted settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain.model import InterceptSettings, Status
+from tests.unit.fakes import ALICE, BOB, ORIGINAL, World, permanent, transient
+
+
+def test_approve_applies_with_the_snapshot_stored_first_and_the_end_reverts(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve()
+    request = world.store.get(request_id)
+    assert request is not None and request.status is Status.ACTIVE
+    assert request.snapshot == ORIGINAL
+    assert world.webex.settings["alice"].enabled is True
+    assert f"revert:{request_id}" in world.scheduler.jobs
+    assert f"remind:{request_id}" in world.scheduler.jobs
+    world.clock.at = request.end_at  # type: ignore[assignment]
+    world.service.sweep()
+    assert world.status(request_id) is Status.REVERTED
+    assert world.webex.settings["alice"] == ORIGINAL
+    assert len(world.webex.puts) == 2
+
+
+def test_a_takeover_interrupted_between_its_writes_keeps_the_original_snapshot(tmp_path) -> None:
+    world = World(tmp_path)
+    first = world.request_and_approve(until="2026-12-03")
+    world.scheduler.fail_unschedule = 1  # the process dies right after the takeover was stored
+    try:
+        second = world.request_and_approve(until="2026-12-05")
+    except RuntimeError:
+        second = world.store.for_person("alice", [Status.APPLYING])[-1].id
+    assert world.status(first) is Status.REPLACED
+    world.service.sweep()  # the next round finishes the apply
+    assert world.status(second) is Status.ACTIVE
+    assert world.store.get(second).snapshot == ORIGINAL  # type: ignore[union-attr]
+    world.clock.advance(days=4)
+    world.service.sweep()
+    assert world.status(second) is Status.REVERTED
+    assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_a_second_request_while_one_is_on_takes_over_its_snapshot_and_timers(tmp_path) -> None:
+    world = World(tmp_path)
+    first = world.request_and_approve(until="2026-12-03")
+    second = world.request_and_approve(until="2026-12-05", **{"incoming.voicemailEnabled": "true"})
+    assert world.status(first) is Status.REPLACED
+    assert world.store.get(second).snapshot == ORIGINAL  # type: ignore[union-attr]
+    assert f"revert:{first}" not in world.scheduler.jobs and f"revert:{second}" in world.scheduler.jobs
+    world.clock.advance(days=1, hours=12)  # past the first one's end: nothing happens to it
+    world.service.sweep()
+    assert world.webex.settings["alice"].voicemail_enabled is True
+    world.clock.advance(days=2)
+    world.service.sweep()
+    assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_a_put_that_went_through_but_cannot_be_verified_is_undone(tmp_path) -> None:
+    world = World(tmp_path)
+    # GETs: when asked, when the form is sent, the snapshot, then the check after the PUT: it fails
+    world.webex.faults["get"] = [None, None, None, permanent(401)]
+    request_id = world.request_and_approve()
+    assert world.status(request_id) is Status.FAILED
+    assert world.webex.settings["alice"] == ORIGINAL  # put back, not left on
+    assert not [job for job in world.scheduler.jobs if request_id in job]
+    assert world.webex.said("could not be applied")
+
+
+def test_an_apply_that_keeps_failing_is_given_up_and_undone(tmp_path) -> None:
+    world = World(tmp_path)
+    world.webex.faults["get"] = [None, None, None, transient()]  # the first PUT takes, its check times out
+    world.webex.faults["put"] = [None] + [transient()] * 5  # every retry of the PUT fails
+    request_id = world.request_and_approve()
+    assert world.status(request_id) is Status.APPLYING
+    world.run_until_quiet()
+    assert world.status(request_id) is Status.FAILED
+    assert world.webex.settings["alice"] == ORIGINAL
+    assert world.webex.said("could not be applied")
+
+
+def test_a_put_refused_for_good_fails_without_a_needless_write(tmp_path) -> None:
+    world = World(tmp_path)
+    world.webex.faults["put"] = [permanent(400)]
+    request_id = world.request_and_approve()
+    assert world.status(request_id) is Status.FAILED
+    assert world.webex.puts == []  # the undo found the settings unchanged
+    assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_a_takeover_that_fails_hands_the_intercept_back(tmp_path) -> None:
+    world = World(tmp_path)
+    first = world.request_and_approve(until="2026-12-03")
+    world.webex.faults["put"] = [permanent(400)]
+    second = world.request_and_approve(until="2026-12-05")
+    assert world.status(second) is Status.FAILED
+    assert world.status(first) is Status.ACTIVE
+    assert f"revert:{first}" in world.scheduler.jobs
+    world.clock.advance(days=2)
+    world.service.sweep()
+    assert world.status(first) is Status.REVERTED
+    assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_an_apply_waits_for_an_earlier_unfinished_one_of_the_same_person(tmp_path) -> None:
+    world = World(tmp_path)
+    world.webex.faults["get"] = [None, None, None, transient()]  # A's PUT took; its check timed out: A retries
+    first = world.request_and_approve(until="2026-12-03")
+    assert world.status(first) is Status.APPLYING
+    second = world.request_and_approve(until="2026-12-05")
+    assert world.status(second) is Status.APPLYING  # waits: it must not snapshot A's intercept
+    assert world.store.get(second).snapshot is None  # type: ignore[union-attr]
+    world.run_until_quiet(sweeps=3)
+    assert world.status(first) is Status.REPLACED and world.status(second) is Status.ACTIVE
+    assert world.store.get(second).snapshot == ORIGINAL  # type: ignore[union-attr]
+
+
+def test_cancel_during_an_apply_undoes_it(tmp_path) -> None:
+    world = World(tmp_path)
+    world.webex.faults["get"] = [None, None, None, transient()]
+    request_id = world.request_and_approve()
+    assert world.status(request_id) is Status.APPLYING
+    world.say(ALICE, "cancel")
+    assert world.status(request_id) is Status.CANCELLED
+    assert world.webex.settings["alice"] == ORIGINAL
+    assert world.webex.said("Ended your intercept")
+    world.run_until_quiet(sweeps=2)
+    assert world.webex.settings["alice"] == ORIGINAL  # no retry turns it back on
+
+
+def test_a_revert_that_keeps_failing_is_retried_and_approvers_hear_of_it_again(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve(until="2026-12-02", **{"until.time": "11:00"})
+    world.webex.faults["put"] = [permanent(401)] * 12
+    world.run_until_quiet(sweeps=17)  # about 5 before the end, then 12 failing attempts
+    assert world.status(request_id) is Status.REVERTING
+    alerts = world.webex.said("has failed")
+    assert [a.split(" times")[0][-2:].strip() for a in alerts] == ["3", "6", "12"]
+    world.run_until_quiet(sweeps=2)
+    assert world.status(request_id) is Status.REVERTED
+    assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_settings_changed_by_someone_else_are_reported_once_and_overwritten(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve()
+    changed = InterceptSettings(**{**world.webex.settings["alice"].__dict__, "outgoing_type": "ALLOW_LOCAL_ONLY"})
+    world.webex.settings["alice"] = changed
+    world.clock.advance(days=3)
+    world.service.sweep()
+    assert world.status(request_id) is Status.REVERTED
+    assert world.webex.settings["alice"] == ORIGINAL
+    assert len(world.webex.said("someone else changed")) == 1
+
+
+def test_a_revert_that_only_failed_its_check_does_not_cry_wolf(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve()
+    world.webex.faults["get"] = [None, transient()]  # before-GET ok, PUT ok, the check fails
+    world.clock.advance(days=3)
+    world.service.sweep()
+    assert world.status(request_id) is Status.REVERTING
+    world.run_until_quiet(sweeps=2)
+    assert world.status(request_id) is Status.REVERTED
+    assert world.webex.said("someone else changed") == []
+    assert len(world.webex.puts) == 2  # the retry found the settings restored already
+
+
+def test_approvers_not_reached_are_asked_again_by_the_sweep(tmp_path) -> None:
+    world = World(tmp_path)
+    world.say(ALICE, "intercept me until Friday")
+    form = world.live_card("form")
+    world.webex.faults["send"] = [None, transient()]  # "sent for approval" goes; Bob's card does not
+    world.click(ALICE, form, {"intent": "submit", "incoming.type": "INTERCEPT_ALL",
+                              "incoming.announcements.greeting": "DEFAULT", "outgoing.type": "INTERCEPT_ALL",
+                              "until.date": "2026-12-04"})
+    request = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    assert world.store.cards_for(request.id, "approval") == []
+    world.service.sweep()
+    assert [c.recipient for c in world.store.cards_for(request.id, "approval")] == ["bob@example.com"]
+    world.service.sweep()
+    assert len(world.store.cards_for(request.id, "approval")) == 1  # asked once
+
+
+def test_a_request_nobody_else_can_approve_is_not_left_waiting(tmp_path) -> None:
+    world = World(tmp_path, approvers=frozenset({"alice@example.com"}))
+    world.say(ALICE, "intercept me until Friday")
+    world.click(ALICE, world.live_card("form"), {"intent": "submit", "incoming.type": "INTERCEPT_ALL",
+                                                 "incoming.announcements.greeting": "DEFAULT",
+                                                 "outgoing.type": "INTERCEPT_ALL", "until.date": "2026-12-04"})
+    assert world.store.for_person("alice", [Status.CANCELLED])
+    assert world.webex.said("nobody but you to approve")
+
+
+def test_extend_later_asks_again_and_takes_over_earlier_is_at_once(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve()
+    world.say(ALICE, "extend until 2026-12-06 12:00")
+    extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    assert extension.replaces_id == request_id
+    assert world.webex.said("asked the approvers to extend")
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    assert world.status(request_id) is Status.REPLACED and world.status(extension.id) is Status.ACTIVE
+    assert world.store.get(extension.id).snapshot == ORIGINAL  # type: ignore[union-attr]
+    world.say(ALICE, "extend until 2026-12-05 08:00")  # earlier: no approval needed
+    shortened = world.store.get(extension.id)
+    assert shortened is not None and shortened.end_at == world.clock.now().replace(day=5, hour=7)
+    assert world.scheduler.jobs[f"revert:{extension.id}"] == shortened.end_at
+    assert world.scheduler.jobs[f"remind:{extension.id}"] == shortened.end_at - timedelta(minutes=15)
+
+
+def test_the_reminder_offers_end_now_and_extend(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve()
+    world.service.remind(request_id)
+    world.service.remind(request_id)  # once only
+    reminder = world.live_card("reminder")
+    assert len([c for c in world.store.cards_for(request_id, "reminder")]) == 1
+    world.click(BOB, reminder, {"intent": "end"})
+    assert world.status(request_id) is Status.ACTIVE  # not Bob's to end
+    world.click(ALICE, reminder, {"intent": "extend", "until.date": "2026-12-05", "until.time": "09:00"})
+    assert world.store.for_person("alice", [Status.AWAITING_APPROVAL])
+    world.service.remind(request_id)
+    world.click(ALICE, world.live_card("reminder"), {"intent": "end"})
+    assert world.status(request_id) is Status.REVERTED
+    assert world.webex.settings["alice"] == ORIGINAL
