@@ -97,8 +97,8 @@ class InterceptService:
         request = self.store.get(request_id)
         if request is None or request.status is not Status.ACTIVE or request.end_at is None:
             return
-        if any(card.live for card in self.store.cards_for(request.id, "reminder")):
-            return
+        if self.store.cards_for(request.id, "reminder"):
+            return  # reminded once already
         now = self.clock.now()
         if request.end_at <= now:
             return
@@ -112,6 +112,10 @@ class InterceptService:
         yet, requests nobody decided on."""
         self.lifecycle.sweep()
         now = self.clock.now()
+        for request in self.store.with_status([Status.ACTIVE]):  # reminders a timer missed (down, clock moved)
+            if request.end_at and request.end_at - self.policy.reminder <= now < request.end_at \
+                    and self.policy.reminder > timedelta(0):
+                self.remind(request.id)
         for request in self.store.with_status([Status.AWAITING_APPROVAL]):
             if not self._expire_if_stale(request, now):
                 self.send_approval_cards(request)

@@ -1,0 +1,59 @@
+"""End-to-end: the commands around an intercept (status, extend, the reminder, approvers' views)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import BotProcess, Chat, People, card_inputs, wait_until
+from tests.e2e.test_flow import approval_card_for, ask_and_submit
+
+pytestmark = pytest.mark.e2e
+
+
+def test_status_extend_by_reminder_and_the_approvers_views(world: tuple[Any, People, Chat], bot: BotProcess) -> None:
+    emu, people, chat = world
+    alice, bob = people.alice, people.bob
+    room = ask_and_submit(chat, alice, "intercept me for 2 hours")  # Wed 2 Dec 10:00 -> 12:00 Berlin
+
+    chat.say(bob, "pending")
+    bob_room = chat.direct_room(bob)
+    pending_card = wait_until(lambda: [c for c in chat.cards(bob_room, "comment")
+                                       if "Alice Adler" in json.dumps(c["attachments"][0]["content"])][1:],
+                              what="a second approval card from `pending`")[0]
+    chat.submit(bob, pending_card, {"intent": "approve", "comment": ""})
+    bot.wait_status(alice.id, "active")
+    chat.say(bob, "active")
+    chat.wait_bot_text(bob_room, "Alice Adler: until Wed 2 Dec 11:00 UTC")  # Bob has no zone: the default
+    chat.say(people.mallory, "pending")
+    chat.wait_bot_text(chat.direct_room(people.mallory), "Only approvers can use `pending`")
+
+    chat.say(alice, "status")
+    status = wait_until(lambda: [m for m in chat.bot_messages(room) if m.get("attachments")
+                                 and "Your requests" in json.dumps(m["attachments"][0]["content"])],
+                        what="the status card")[-1]
+    assert "**on**" in json.dumps(status["attachments"][0]["content"])
+
+    bot.sandbox_clock(110 * 60)  # 11:50: the reminder comes 15 minutes before the end
+    reminder = chat.wait_card(room, "until.date", exclude=chat.cards(room, "until.date"), timeout=30)
+    assert "Your intercept ends soon" in json.dumps(reminder["attachments"][0]["content"])
+    assert card_inputs(reminder)["until.date"]["value"] == "2026-12-02"
+    chat.submit(alice, reminder, {"intent": "extend", "until.date": "2026-12-03", "until.time": "18:00"})
+    chat.wait_bot_text(room, "asked the approvers to extend your intercept until Thu 3 Dec 18:00 Europe/Berlin")
+    extension = approval_card_for(chat, bob)
+    assert "Extension request from Alice Adler" in json.dumps(extension["attachments"][0]["content"])
+    chat.submit(bob, extension, {"intent": "approve", "comment": ""})
+    wait_until(lambda: bot.request_statuses(alice.id) == ["replaced", "active"], what="the extension to take over")
+    bot.sandbox_clock(20 * 60)  # past the first end: still on
+    chat.say(alice, "status")
+    chat.wait_bot_text(room, "Thu 3 Dec 18:00 Europe/Berlin")
+    assert emu.get_intercept(alice.id)["enabled"] is True
+
+    chat.say(alice, "extend until tomorrow 9:00")  # earlier than the approved end: at once
+    chat.wait_bot_text(room, "now ends Thu 3 Dec 09:00 Europe/Berlin")
+    bot.sandbox_clock(24 * 3600)
+    bot.wait_status(alice.id, "reverted")
+    assert emu.get_intercept(alice.id)["enabled"] is False
+    assert len(chat.puts(alice)) == 3  # on, taken over, back
