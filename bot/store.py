@@ -22,12 +22,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     TypeDecorator,
     create_engine,
+    delete,
     event,
     insert,
     select,
@@ -84,6 +86,7 @@ requests_table = Table(
     Column("reverted_at", UTCDateTime()),
     Column("replaces_id", String(64)),
     Column("error", Text(), nullable=False, default=""),
+    Column("greeting_file", String(300), nullable=False, default=""),
     Column("attempts", Integer(), nullable=False, default=0),
     Column("retry_at", UTCDateTime()),
     Column("draft", JSON()),
@@ -120,6 +123,13 @@ inbox_table = Table(
     Column("attempts", Integer(), nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("error", Text(), nullable=False, default=""),
+)
+
+greetings_table = Table(
+    "greetings", metadata,  # a custom greeting sent with a request, uploaded to Webex when applied
+    Column("request_id", String(64), primary_key=True),
+    Column("file_name", String(300), nullable=False),
+    Column("data", LargeBinary(), nullable=False),
 )
 
 directory_table = Table(
@@ -302,6 +312,19 @@ class SqlStore:
                                 .where(cards_table.c.message_id == message_id, cards_table.c.live.is_(True))
                                 .values(live=False))
         return result.rowcount == 1
+
+    # ------------------------------------------------------------------ greetings
+
+    def save_greeting(self, request_id: str, file_name: str, data: bytes) -> None:
+        with self._tx() as tx:
+            tx.execute(delete(greetings_table).where(greetings_table.c.request_id == request_id))
+            tx.execute(insert(greetings_table).values(request_id=request_id, file_name=file_name, data=data))
+
+    def greeting(self, request_id: str) -> tuple[str, bytes] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(greetings_table.c.file_name, greetings_table.c.data)
+                                     .where(greetings_table.c.request_id == request_id)).first()
+        return (str(row.file_name), bytes(row.data)) if row else None
 
     # ------------------------------------------------------------------ people directory
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
+from requests_toolbelt import MultipartEncoder
 from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError
 
@@ -82,6 +84,8 @@ class WebexClient:
         self._admin = WebexAPI(access_token=admin_token, base_url=base, single_request_timeout=timeout,
                                wait_on_rate_limit=False)
         self.org_id = org_id
+        parts = urlsplit(base)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self.retry = retry or RetryPolicy()
         self._person_ttl = person_ttl
         self._people: dict[str, tuple[float, Person]] = {}
@@ -172,6 +176,35 @@ class WebexClient:
         self._call(self._admin, "PUT", f"people/{_q(person_id)}/features/intercept", params=self._org(),
                    json=settings.to_api(), expect=204, operation="change intercept settings")
 
+    def upload_greeting(self, person_id: str, file_name: str, data: bytes) -> None:
+        """The person's custom intercept greeting (multipart, audio/wav)."""
+        form = MultipartEncoder({"file": (file_name, data, "audio/wav")})
+        self._request(self._admin, "POST",
+                      f"people/{_q(person_id)}/features/intercept/actions/announcementUpload/invoke",
+                      params=self._org(), headers={"Content-type": form.content_type}, data=form.to_string(),
+                      expect=201, operation="upload an intercept greeting")
+
+    # ------------------------------------------------------------------ files people send
+
+    def download(self, url: str, max_bytes: int) -> tuple[str, bytes]:
+        """A file attached to a message: (file name, bytes). Only from the Webex API's own host:
+        the bot token is never sent anywhere else."""
+        if not url.startswith(self._origin + "/"):
+            raise WebexError(None, "the file is not stored on Webex", operation="download a file")
+        response = self._request(self._bot, "GET", url, operation="download a file", expect=200, stream=True)
+        try:
+            size = int(response.headers.get("Content-Length") or 0)
+            if size > max_bytes:
+                raise WebexError(None, f"the file is {size} bytes, more than {max_bytes}", operation="download")
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise WebexError(None, f"the file is more than {max_bytes} bytes", operation="download")
+        finally:
+            response.close()
+        return _file_name(response.headers.get("Content-Disposition", ""), url), bytes(data)
+
     # ------------------------------------------------------------------ webhooks
 
     def webhooks(self) -> list[dict[str, Any]]:
@@ -191,16 +224,28 @@ class WebexClient:
 
     def _call(self, api: WebexAPI, method: str, path: str, *, operation: str, expect: int = 200,
               params: Mapping[str, str] | None = None, json: Any = None) -> dict[str, Any]:
-        session = api._session  # the SDK's REST session: auth header, base URL, ApiError parsing
+        response = self._request(api, method, path, operation=operation, expect=expect, params=params, json=json)
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            data = response.json()
+        except ValueError:
+            raise WebexError(None, "Webex answered with something that is not JSON",
+                             transient=True, operation=operation) from None
+        return data if isinstance(data, dict) else {"items": data}
+
+    def _request(self, api: WebexAPI, method: str, path: str, *, operation: str, expect: int,
+                 **kwargs: Any) -> requests.Response:
+        """The one way out: the SDK's REST session (auth header, base URL, ApiError parsing), with
+        our bounded retries."""
+        session = api._session
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
         waited = 0.0
         attempt = 0
         while True:
             try:
-                response = session.request(method, path, expect, params=params, json=json)
-                if response.status_code == 204 or not response.content:
-                    return {}
-                data = response.json()
-                return data if isinstance(data, dict) else {"items": data}
+                response: requests.Response = session.request(method, path, expect, **kwargs)
+                return response
             except ApiError as error:
                 status = error.status_code
                 tracking = error.tracking_id
@@ -219,15 +264,18 @@ class WebexClient:
                     # the message may have been created: sending it again could double it
                     raise WebexError(None, message, transient=True, operation=operation) from None
                 wait = self.retry.backoff(attempt)
-            except ValueError:
-                raise WebexError(None, "Webex answered with something that is not JSON",
-                                 transient=True, operation=operation) from None
             attempt += 1
             if wait > self.retry.max_wait or waited + wait > self.retry.budget or attempt >= self.retry.attempts:
                 raise WebexError(status, message, tracking_id=tracking, transient=True, operation=operation)
             waited += wait
             log.info("%s: %s, retrying in %.1f s (attempt %d)", operation, status or message, wait, attempt)
             self.retry.sleep(wait)
+
+
+def _file_name(disposition: str, url: str) -> str:
+    match = re.search(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', disposition)
+    name = unquote(match.group(1)) if match else urlsplit(url).path.rsplit("/", 1)[-1]
+    return name.replace("/", "_").replace("\\", "_")[:200] or "file"
 
 
 def _q(value: str) -> str:

@@ -55,6 +55,8 @@ def approval_card(request: Request, *, viewer_zone: str | None, now: datetime,
         facts.append(("Your time", window_text(request, viewer)))
     if request.requested is not None:
         facts += [(k, escape_card_text(v)) for k, v in settings_facts(request.requested)]
+        if request.greeting_file and request.requested.greeting == "CUSTOM":
+            facts.append(("Greeting", escape_card_text(request.greeting_file)))
     kind = "Extension request" if extends is not None else "Intercept request"
     body: list[Any] = [
         title(f"{kind} from {request.person_name}"),

@@ -64,9 +64,11 @@ def request_form(
     zone: str,
     note: str,
     max_days: int,
-    has_custom_greeting: bool,
+    custom_greeting: str,
     now: datetime,
 ) -> dict[str, Any]:
+    """`custom_greeting`: the name of a greeting the form may offer (one uploaded before, or the
+    .wav the requester sent with this request); empty: only the default greeting."""
     local_now = now.astimezone(ZoneInfo(zone))
     body: list[Any] = [title(f"Intercept request for {person_name}")]
     end = _resolved_end(values, zone)
@@ -95,9 +97,13 @@ def request_form(
     body.append(heading("Incoming calls"))
     body += _choice(values, errors, f.INCOMING_TYPE, INCOMING_CHOICES)
     body += _toggle(values, errors, f.VOICEMAIL)
-    greetings = GREETING_CHOICES if has_custom_greeting or _v(values, f.GREETING) == "CUSTOM" \
-        else GREETING_CHOICES[:1]
+    greetings: tuple[tuple[str, str], ...] = GREETING_CHOICES[:1]
+    if custom_greeting or _v(values, f.GREETING) == "CUSTOM":
+        greetings += ((f"Custom: {custom_greeting}" if custom_greeting else GREETING_CHOICES[1][0], "CUSTOM"),)
     body += _choice(values, errors, f.GREETING, greetings)
+    if not custom_greeting:
+        body.append(paragraph("To have callers hear your own greeting, send me a .wav file in this chat.",
+                              subtle=True))
     body += _toggle(values, errors, f.NEW_NUMBER_ENABLED)
     body += _destination(values, errors, f.NEW_NUMBER_DESTINATION)
     body += _toggle(values, errors, f.ZERO_TRANSFER_ENABLED)

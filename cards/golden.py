@@ -43,9 +43,10 @@ def prefilled_values() -> dict[str, str]:
 
 
 def golden_cards() -> dict[str, dict[str, Any]]:
-    def request_form(values: dict[str, str], errors: dict[str, str], note: str) -> dict[str, Any]:
+    def request_form(values: dict[str, str], errors: dict[str, str], note: str,
+                     greeting: str = "") -> dict[str, Any]:
         return form_card.request_form(person_name="Alice Adler", values=values, errors=errors, zone=ZONE,
-                                      note=note, max_days=30, has_custom_greeting=False, now=NOW)
+                                      note=note, max_days=30, custom_greeting=greeting, now=NOW)
 
     decided = sample_request(Status.ACTIVE, decided_by_id="bob", decided_by_name="Bob Brandt", decided_at=NOW,
                              decision_comment="Enjoy the time off", applied_at=NOW)
@@ -54,6 +55,8 @@ def golden_cards() -> dict[str, dict[str, Any]]:
             {**form.settings_values(CURRENT.with_enabled(True)), form.REASON: ""}, {},
             'I could not read "until blursday" as a time. Choose when the intercept should end.'),
         "form-prefilled": request_form(prefilled_values(), {}, ""),
+        "form-greeting": request_form({**prefilled_values(), form.GREETING: "CUSTOM"}, {}, "",
+                                      greeting="parental-leave.wav (12 s, 8 kHz µ-law)"),
         "form-errors": request_form(
             {**prefilled_values(), form.NEW_NUMBER_ENABLED: "true", form.NEW_NUMBER_DESTINATION: "call Bob",
              form.UNTIL_DATE: "2026-12-01", form.REASON: "Parental leave"},

@@ -94,6 +94,9 @@ class Lifecycle:
         requested, end_at = request.requested, request.end_at
         assert requested is not None and end_at is not None
         try:
+            greeting = self.store.greeting(request.id) if requested.greeting == "CUSTOM" else None
+            if greeting is not None:  # the .wav the requester sent: uploaded first, then chosen by the PUT
+                self.webex.upload_greeting(request.person_id, *greeting)
             self.webex.put_intercept(request.person_id, requested)
             self._verify(request.person_id, requested, "the settings did not take")
         except WebexError as error:

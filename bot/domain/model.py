@@ -221,6 +221,7 @@ class Request:
     reverted_at: datetime | None = None
     replaces_id: str | None = None
     error: str = ""
+    greeting_file: str = ""  # a custom greeting (.wav) the requester sent, uploaded when applied
     attempts: int = 0  # failed apply or revert attempts so far
     retry_at: datetime | None = None  # UTC; when a failed apply or revert is tried again
     draft: Mapping[str, str] = field(default_factory=dict)  # form values to prefill (phrase, last submit)

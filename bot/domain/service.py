@@ -16,12 +16,12 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain import form
+from bot.domain import form, greeting
 from bot.domain.commands import Kind, parse_command
 from bot.domain.lifecycle import Ended, Lifecycle, PersonLocks
 from bot.domain.model import OPEN_STATES, InterceptSettings, Person, Request, Status
@@ -142,6 +142,9 @@ class InterceptService:
             self._send(here, status_cards.help_markdown(approver=approver),
                        card=status_cards.help_card(approver=approver))
             return
+        if command.kind is Kind.UNKNOWN and message.files:
+            self._attach_greeting(message, private)
+            return
         if command.kind is Kind.UNKNOWN:
             self._send(here, "I did not catch that. Say `help` to see what I can do, or for example "
                              "`intercept me until Friday`.")
@@ -180,10 +183,15 @@ class InterceptService:
         current = self._current_settings(person.id, where)
         if current is None:
             return
+        greeting = self._greeting_from(message, current, where) if message.files else None
         window = parse_window(phrase, now, zone)
         values = {**form.settings_values(current.with_enabled(True)),
                   **form.window_values(window.start, window.end, zone), form.REASON: ""}
+        if greeting is not None:
+            values[form.GREETING] = "CUSTOM"
         note = window.problem or ("" if window.end else "Choose when the intercept should end.")
+        if window.end is not None and window.end - now > timedelta(days=self.policy.max_days):
+            note = f"That end is more than {self.policy.max_days} days away: choose an earlier one."
         for old in self.store.for_person(person.id, [Status.FORM_SENT]):
             if self.store.move(old.id, Status.FORM_SENT, Status.CANCELLED, now=now,
                                note="replaced by a newer form"):
@@ -191,9 +199,12 @@ class InterceptService:
         request = Request(
             id=uuid.uuid4().hex, person_id=person.id, person_email=person.email,
             person_name=person.display_name, zone=zone.key, room_id=where.room_id or "",
-            status=Status.FORM_SENT, created_at=now, updated_at=now, draft=values, draft_note=note)
+            status=Status.FORM_SENT, created_at=now, updated_at=now, draft=values, draft_note=note,
+            greeting_file=greeting[0] if greeting else "")
         with self._card_in_flight():
             self.store.add_request(request)
+            if greeting is not None:
+                self.store.save_greeting(request.id, *greeting)
             sent = self._send_form(request, values, {}, note, current, where)
             if sent.room_id != request.room_id:  # the conversation goes on in the room the form went to
                 self.store.change(request.id, Status.FORM_SENT, now=now, changes={"room_id": sent.room_id})
@@ -202,7 +213,7 @@ class InterceptService:
                    current: InterceptSettings, where: Where) -> SentMessage:
         card = form_cards.request_form(
             person_name=request.person_name, values=values, errors=errors, zone=request.zone,
-            note=note, max_days=self.policy.max_days, has_custom_greeting=bool(current.file_name),
+            note=note, max_days=self.policy.max_days, custom_greeting=request.greeting_file or current.file_name,
             now=self.clock.now())
         markdown = ("Here is your intercept request form. Check the options, choose the end time, "
                     "and press **Send for approval**.")
@@ -211,6 +222,51 @@ class InterceptService:
                 f"{escape_markdown(form_cards.LABELS.get(k, 'form'))}: {escape_markdown(v)}"
                 for k, v in errors.items())
         return self._post_card(request, "form", card, markdown, where, recipient=request.person_id)
+
+    def _greeting_from(self, message: ChatMessage, current: InterceptSettings,
+                       where: Where) -> tuple[str, bytes] | None:
+        """The .wav attached to a message, checked; None (and the person told why) if it will not do."""
+        try:
+            name, data = self.webex.download(message.files[0], greeting.MAX_BYTES)
+        except WebexError as error:
+            if error.transient:
+                raise
+            self._send(where, f"I could not fetch the file you sent ({escape_markdown(error.message)}).")
+            return None
+        wav, problem = greeting.read_wav(name, data)
+        if wav is None:
+            self._send(where, escape_markdown(problem) + " I kept the default greeting.")
+            return None
+        if current.file_name:
+            self._send(where, f"You already have a custom intercept greeting on Webex "
+                              f"({escape_markdown(current.file_name)}). Uploading another would replace it for "
+                              "good, so I keep yours: choose it on the form to use it.")
+            return None
+        return name, data
+
+    def _attach_greeting(self, message: ChatMessage, where: Where) -> None:
+        """A .wav sent while the form is out: it becomes the request's custom greeting."""
+        request = next(iter(reversed(self.store.for_person(message.person_id, [Status.FORM_SENT]))), None)
+        if request is None:
+            self._send(where, "I can use a .wav file as your intercept greeting: say `intercept me until ...` "
+                              "with the file attached, or send it while you have my request form.")
+            return
+        current = self._current_settings(message.person_id, where)
+        if current is None:
+            return
+        taken = self._greeting_from(message, current, where)
+        if taken is None:
+            return
+        values = {**request.draft, form.GREETING: "CUSTOM"}
+        with self._card_in_flight():
+            self.store.save_greeting(request.id, *taken)
+            changed = self.store.change(request.id, Status.FORM_SENT, now=self.clock.now(),
+                                        changes={"greeting_file": taken[0], "draft": values})
+            if changed is None:
+                return
+            self._retire_cards(request.id, "form")
+            self._send_form(changed, values, {}, f"Callers will hear {taken[0]} when you choose it.", current,
+                            Where(room_id=changed.room_id))
 
     def _send_status(self, person_id: str, where: Where) -> None:
         person = self.webex.person(person_id)
@@ -313,6 +369,8 @@ class InterceptService:
         current = self._current_settings(request.person_id, Where(room_id=request.room_id))
         if current is None:
             return
+        if request.greeting_file:  # the greeting the requester sent counts as one Webex has
+            current = replace(current, file_name=request.greeting_file)
         submission = form.read_submission(action.inputs, now=now, zone=ZoneInfo(request.zone),
                                           max_days=self.policy.max_days, current=current)
         if submission.valid is None:

@@ -36,7 +36,7 @@ def inputs_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def build_form(values: dict[str, str], errors: dict[str, str] | None = None, note: str = "") -> dict[str, Any]:
     return form_card.request_form(person_name="Alice Adler", values=values, errors=errors or {},
-                                  zone="Europe/Berlin", note=note, max_days=30, has_custom_greeting=False, now=NOW)
+                                  zone="Europe/Berlin", note=note, max_days=30, custom_greeting="", now=NOW)
 
 
 def prefilled() -> dict[str, str]:
