@@ -34,7 +34,8 @@ def settings_facts(settings: InterceptSettings) -> list[tuple[str, str]]:
 
 
 def window_text(request: Request, zone: ZoneInfo) -> str:
-    start = describe(request.start_at.astimezone(zone)) if request.start_at else "as soon as approved"
+    begun = request.start_at or request.applied_at
+    start = describe(begun.astimezone(zone)) if begun else "as soon as approved"
     end = describe(request.end_at.astimezone(zone)) if request.end_at else "(no end)"
     return f"{start} → {end}"
 

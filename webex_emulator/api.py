@@ -1,15 +1,14 @@
 """The Webex REST operations the emulator serves, on top of `State`.
 
 `Api.handle` receives a request that already passed the HTTP layer's checks (authenticated, the
-path matched an operation, the JSON body parsed and passed the operation's schema) and returns an
+path matched an operation, the JSON body parsed and passed the operation's schema, or a
+multipart/form-data body parsed into `ApiRequest.form` and passed its shape check) and returns an
 `ApiResponse`, or raises `ApiError` with Webex's status and message.
 """
 
 from __future__ import annotations
 
 import copy
-import email.parser
-import email.policy
 import json
 import re
 import uuid
@@ -20,9 +19,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from webex_emulator.deliveries import Deliverer, Job, headers_for
+from webex_emulator.multipart import FormPart, MultipartError, attachment_disposition, parse_form_data
 from webex_emulator.schemas import CARD_CONTENT_TYPE, OperationMatch
 from webex_emulator.state import (
     DEFAULT_INTERCEPT,
+    Content,
     Person,
     Room,
     State,
@@ -34,10 +35,12 @@ from webex_emulator.state import (
     utcnow,
 )
 
-__all__ = ["MAX_MESSAGE_BYTES", "Api", "ApiError", "ApiRequest", "ApiResponse", "body_policy_errors",
-           "markdown_to_text", "parse_mentions"]
+__all__ = ["MAX_FILE_BYTES", "MAX_MESSAGE_BYTES", "Api", "ApiError", "ApiRequest", "ApiResponse",
+           "body_policy_errors", "markdown_to_text", "parse_mentions"]
 
 MAX_MESSAGE_BYTES = 7439
+MAX_FILE_BYTES = 20 * 1024 * 1024  # per uploaded message file (Webex allows 100 MB; 413 beyond)
+DEFAULT_FILE_TYPE = "application/octet-stream"
 NOT_FOUND = "The requested resource could not be found."
 MENTION = re.compile(r"<@(personId|personEmail):([^|>\s]+)(?:\|([^>]*))?>|<@(all)>", re.IGNORECASE)
 PHONE = re.compile(r"\+?[0-9*#]{2,20}")
@@ -68,6 +71,7 @@ class ApiRequest:
     caller: Person
     match: OperationMatch
     tracking_id: str
+    form: list[FormPart] | None = None  # the parts of a multipart/form-data body (FORM_OPERATIONS)
 
     @property
     def params(self) -> dict[str, str]:
@@ -77,8 +81,9 @@ class ApiRequest:
 @dataclass
 class ApiResponse:
     status: int
-    json: Any = None  # None: no body
+    json: Any = None  # None: no body (unless raw is set)
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a non-JSON body (a file download); headers carry its Content-Type
 
 
 def body_policy_errors(match: OperationMatch, body: Any) -> list[str]:
@@ -201,10 +206,13 @@ Handler = Callable[[ApiRequest], ApiResponse]
 
 
 class Api:
-    def __init__(self, state: State, deliverer: Deliverer, new_tracking_id: Callable[[], str]) -> None:
+    def __init__(self, state: State, deliverer: Deliverer, new_tracking_id: Callable[[], str],
+                 base_url: Callable[[], str], *, max_file_bytes: int = MAX_FILE_BYTES) -> None:
         self.state = state
         self.deliverer = deliverer
         self.new_tracking_id = new_tracking_id
+        self.base_url = base_url  # http://host:port/v1 of the running server (message file URLs)
+        self.max_file_bytes = max_file_bytes
         self.routes: dict[tuple[str, str], Handler] = {
             ("get", "/people/me"): self.people_me,
             ("get", "/people"): self.people_list,
@@ -219,6 +227,8 @@ class Api:
             ("get", "/messages/{messageId}"): self.messages_get,
             ("put", "/messages/{messageId}"): self.messages_edit,
             ("delete", "/messages/{messageId}"): self.messages_delete,
+            ("get", "/contents/{contentId}"): self.contents_get,
+            ("head", "/contents/{contentId}"): self.contents_get,
             ("post", "/attachment/actions"): self.actions_create,
             ("get", "/attachment/actions/{id}"): self.actions_get,
             ("get", "/webhooks"): self.webhooks_list,
@@ -424,14 +434,39 @@ class Api:
                 out["mentionedGroups"] = groups
         return out
 
+    def _form_message(self, form: list[FormPart]) -> tuple[dict[str, Any], FormPart | None]:
+        """(the text fields as a create body, the uploaded file) of a multipart POST /messages."""
+        uploads = [part for part in form if part.is_file]
+        if len(uploads) > 1:
+            raise ApiError(400, f"Only one file is allowed per message, got {len(uploads)} file parts")
+        body = {part.name: part.text() for part in form if not part.is_file}
+        if not uploads:
+            return body, None
+        upload = uploads[0]
+        if not upload.filename:
+            raise ApiError(400, "files: the file part has no filename")
+        if not upload.data:
+            raise ApiError(400, f"files: {upload.filename!r} is empty")
+        if len(upload.data) > self.max_file_bytes:
+            raise ApiError(413, f"files: {upload.filename!r} is {len(upload.data)} bytes, "
+                                f"the maximum is {self.max_file_bytes} bytes")
+        return body, upload
+
     def messages_create(self, request: ApiRequest) -> ApiResponse:
-        body: dict[str, Any] = request.json
+        """JSON (`files` are public URLs) or multipart/form-data (one local file in the part `files`,
+        stored as a content the message's `files` links to)."""
+        upload: FormPart | None = None
+        body: dict[str, Any]
+        if request.form is not None:
+            body, upload = self._form_message(request.form)
+        else:
+            body = request.json
         caller = request.caller
         destinations = [key for key in ("roomId", "toPersonId", "toPersonEmail") if body.get(key)]
         if len(destinations) != 1:
             raise ApiError(400, "Exactly one of roomId, toPersonId or toPersonEmail must be given"
                            if destinations else "roomId, toPersonId or toPersonEmail is required")
-        if not any(body.get(key) for key in ("text", "markdown", "files", "attachments")):
+        if upload is None and not any(body.get(key) for key in ("text", "markdown", "files", "attachments")):
             raise ApiError(400, "A message needs text, markdown, files or attachments")
         self._check_lengths(body)
         files = body.get("files") or []
@@ -469,6 +504,12 @@ class Api:
                 raise ApiError(400, "Invalid parentId: cannot reply to a reply (threads are one level deep)")
 
         message: dict[str, Any] = {"id": new_id("MESSAGE")}
+        if upload is not None:
+            content = Content(id=new_id("CONTENT"), filename=upload.filename or "", data=upload.data,
+                              content_type=upload.content_type or DEFAULT_FILE_TYPE, message_id=message["id"],
+                              person_id=caller.id, at=utcnow())
+            self.state.contents[content.id] = content
+            files = [f"{self.base_url()}/contents/{content.id}"]
         if parent_id:
             message["parentId"] = parent_id
         message.update({"roomId": room.id, "roomType": room.type})
@@ -563,6 +604,21 @@ class Api:
         self.state.deleted_messages.append(copy.deepcopy(message))
         self._fire_message(message, "deleted", request.caller)
         return ApiResponse(204)
+
+    # ------------------------------------------------------------------ message files
+
+    def contents_get(self, request: ApiRequest) -> ApiResponse:
+        """GET/HEAD of a message's file, for the members of the message's room (404 for anyone
+        else, and once the message is deleted). HEAD drops the body in the HTTP layer."""
+        content = self.state.contents.get(request.params["contentId"])
+        message = self.state.messages.get(content.message_id) if content is not None else None
+        if content is None or message is None:
+            raise ApiError(404, NOT_FOUND)
+        self._room_for_member(message["roomId"], request.caller)
+        return ApiResponse(200, raw=content.data, headers={
+            "Content-Type": content.content_type,
+            "Content-Disposition": attachment_disposition(content.filename),
+        })
 
     # ------------------------------------------------------------------ attachment actions
 
@@ -844,21 +900,16 @@ def intercept_problems(settings: Mapping[str, Any]) -> list[str]:
 def _single_wav_part(content_type: str, body: bytes) -> tuple[str, str | None, bytes]:
     if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type.lower():
         raise ApiError(400, "The greeting must be sent as multipart/form-data with one .wav file part")
-    parser = email.parser.BytesParser(policy=email.policy.HTTP)
-    message = parser.parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    if not message.is_multipart():
-        raise ApiError(400, "The multipart body could not be parsed")
-    files = []
-    for part in message.iter_parts():
-        name = part.get_filename()
-        if name is not None:
-            payload = part.get_payload(decode=True)
-            files.append((name, part.get("Content-Type"), payload if isinstance(payload, bytes) else b""))
+    try:
+        parts = parse_form_data(content_type, body)
+    except MultipartError as error:
+        raise ApiError(400, f"The multipart body could not be parsed: {error}") from None
+    files = [part for part in parts if part.is_file]
     if len(files) != 1:
         raise ApiError(400, f"Expected exactly one file part, got {len(files)}")
-    name, part_type, data = files[0]
+    name, part_type, data = files[0].filename or "", files[0].content_type, files[0].data
     if not name.lower().endswith(".wav"):
         raise ApiError(400, f"The greeting file must be a .wav file, got {name!r}")
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise ApiError(400, "The greeting file is not a WAV (RIFF/WAVE) audio file")
-    return name, str(part_type) if part_type else None, data
+    return name, part_type, data

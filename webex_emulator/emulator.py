@@ -20,11 +20,13 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode
 
-from webex_emulator.api import Api
+from webex_emulator.api import MAX_FILE_BYTES, Api
 from webex_emulator.deliveries import Deliverer, Job
+from webex_emulator.multipart import encode_form_data
 from webex_emulator.server import Core, EmulatorHTTPServer, new_tracking_id, serve_in_thread
 from webex_emulator.state import (
     DEFAULT_INTERCEPT,
+    Content,
     Delivery,
     FaultRule,
     Person,
@@ -35,7 +37,10 @@ from webex_emulator.state import (
     deep_merge,
 )
 
-__all__ = ["EmulatorError", "WebexEmulator"]
+__all__ = ["EmulatorError", "FileUpload", "WebexEmulator"]
+
+# (filename, data) or (filename, data, content type): a local file for `say(upload=...)`
+FileUpload = tuple[str, bytes] | tuple[str, bytes, str]
 
 
 class EmulatorError(RuntimeError):
@@ -50,13 +55,16 @@ class EmulatorError(RuntimeError):
 
 class WebexEmulator:
     def __init__(self, org_id: str | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 delivery_retries: int = 2, delivery_backoff: float = 0.2, delivery_timeout: float = 5.0) -> None:
+                 delivery_retries: int = 2, delivery_backoff: float = 0.2, delivery_timeout: float = 5.0,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
+        """`max_file_bytes`: the largest file a multipart POST /messages may carry (413 beyond)."""
         self.host = host
         self.port = port
         self._state = State(org_id)
         self._deliverer = Deliverer(record=self._record_delivery, retries=delivery_retries,
                                     backoff=delivery_backoff, timeout=delivery_timeout)
-        self._api = Api(self._state, self._deliverer, new_tracking_id)
+        self._api = Api(self._state, self._deliverer, new_tracking_id, lambda: self.base_url,
+                        max_file_bytes=max_file_bytes)
         self._core = Core(self._state, self._api)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -160,8 +168,16 @@ class WebexEmulator:
 
     @property
     def uploads(self) -> list[Upload]:
+        """Intercept greetings uploaded with announcementUpload, oldest first."""
         with self._state.lock:
             return list(self._state.uploads)
+
+    @property
+    def contents(self) -> list[Content]:
+        """Files attached to messages (multipart POST /messages), oldest first; each is served at
+        f"{base_url}/contents/{content.id}", the URL in its message's `files`."""
+        with self._state.lock:
+            return list(self._state.contents.values())
 
     # ------------------------------------------------------------------ requests and faults
 
@@ -243,11 +259,16 @@ class WebexEmulator:
     def call(self, person_or_token: Person | str, method: str, path: str, body: Any = None,
              query: Mapping[str, str] | None = None) -> tuple[int, Any]:
         """One API request through HTTP with that person's token: (status, parsed JSON or None)."""
-        url = self.base_url + path + (("?" + urlencode(query)) if query else "")
         data = json.dumps(body).encode("utf-8") if body is not None else None
+        return self._send(person_or_token, method, path, data, "application/json" if data is not None else None,
+                          query)
+
+    def _send(self, person_or_token: Person | str, method: str, path: str, data: bytes | None,
+              content_type: str | None, query: Mapping[str, str] | None = None) -> tuple[int, Any]:
+        url = self.base_url + path + (("?" + urlencode(query)) if query else "")
         headers = {"Authorization": f"Bearer {self._token(person_or_token)}", "Accept": "application/json"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         request = urllib.request.Request(url, data=data, method=method.upper(), headers=headers)  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own server)
@@ -269,15 +290,26 @@ class WebexEmulator:
     def say(self, person_or_token: Person | str, text: str | None = None, markdown: str | None = None,
             room_id: str | None = None, to_person_id: str | None = None, files: list[str] | None = None, *,
             to_person_email: str | None = None, parent_id: str | None = None,
-            attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Post a message as that person through POST /v1/messages; returns the created message."""
-        body: dict[str, Any] = {}
+            attachments: list[dict[str, Any]] | None = None, upload: FileUpload | None = None) -> dict[str, Any]:
+        """Post a message as that person through POST /v1/messages; returns the created message.
+
+        `files` are public URLs (a JSON body). `upload=(filename, data[, content type])` attaches a
+        local file instead, like a Webex client: the message goes as multipart/form-data and its
+        `files` is the emulator's download URL of the stored file (see `contents`)."""
+        fields: dict[str, Any] = {}
         for key, value in (("roomId", room_id), ("toPersonId", to_person_id), ("toPersonEmail", to_person_email),
                            ("parentId", parent_id), ("text", text), ("markdown", markdown), ("files", files),
                            ("attachments", attachments)):
             if value is not None:
-                body[key] = value
-        return self._ok("say", *self.call(person_or_token, "POST", "/messages", body))
+                fields[key] = value
+        if upload is None:
+            return self._ok("say", *self.call(person_or_token, "POST", "/messages", fields))
+        if files is not None or attachments is not None:
+            raise ValueError("say: upload cannot be combined with files or attachments")
+        filename, data, *rest = upload
+        content_type = rest[0] if rest else "application/octet-stream"
+        body, form_type = encode_form_data(fields.items(), [("files", filename, data, content_type)])
+        return self._ok("say", *self._send(person_or_token, "POST", "/messages", body, form_type))
 
     def submit(self, person_or_token: Person | str, message_id: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Submit a card as that person through POST /v1/attachment/actions; returns the action."""

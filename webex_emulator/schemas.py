@@ -26,13 +26,19 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from webex_emulator.multipart import FormPart, MultipartError
+
 __all__ = [
     "CARD_CONTENT_TYPE",
+    "FORM_OPERATIONS",
     "MAX_CARD_VERSION",
     "SUPPLEMENTAL_OPERATIONS",
+    "UNCOUNTED_SUPPLEMENTAL",
+    "FormShape",
     "OperationMatch",
     "card_errors",
     "card_schema",
+    "form_errors",
     "match_operation",
     "openapi_spec",
     "operation_for",
@@ -46,8 +52,12 @@ CARD_FILE = "adaptive-card-1.3.schema.json"
 _SPEC_URI = "urn:webex-emulator:webex-openapi-subset"
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
-# Real, documented Webex operations that the excerpt does not contain but the bot relies on.
-# They are served without being counted as spec violations (see SOURCES.md).
+_CONTENT_PARAMETER = {"in": "path", "name": "contentId", "required": True, "schema": {"type": "string"}}
+_CONTENT_SUMMARY = ("Download the file of a message: the URL in the message's `files` "
+                    "(https://developer.webex.com/docs/basics#message-attachments). Not part of the excerpt.")
+
+# Real, documented Webex operations that the excerpt does not contain. The emulator serves them like
+# Webex; using one counts as a spec violation unless it is in UNCOUNTED_SUPPLEMENTAL (see SOURCES.md).
 SUPPLEMENTAL_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/people"): {
         "operationId": "List People",
@@ -58,6 +68,36 @@ SUPPLEMENTAL_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             for name in ("email", "displayName", "id", "orgId", "roles", "callingData", "locationId", "max")
         ],
     },
+    ("get", "/contents/{contentId}"): {
+        "operationId": "Get Message File", "summary": _CONTENT_SUMMARY, "parameters": [_CONTENT_PARAMETER],
+    },
+    ("head", "/contents/{contentId}"): {
+        "operationId": "Get Message File Headers", "summary": _CONTENT_SUMMARY, "parameters": [_CONTENT_PARAMETER],
+    },
+}
+
+# Supplemental operations a well-behaved client may use: downloading a message's file is the
+# documented way to read it (Webex hands out the URL in `files`), not an API the excerpt forgot.
+UNCOUNTED_SUPPLEMENTAL: frozenset[tuple[str, str]] = frozenset({
+    ("get", "/contents/{contentId}"),
+    ("head", "/contents/{contentId}"),
+})
+
+
+@dataclass(frozen=True)
+class FormShape:
+    """The multipart/form-data body an operation also accepts besides its JSON body."""
+
+    text_fields: frozenset[str]
+    file_field: str
+
+
+# Operations that Webex also accepts as multipart/form-data although the excerpt lists only
+# application/json (see SOURCES.md): POST /messages with a local file ("Message Attachments").
+FORM_OPERATIONS: dict[tuple[str, str], FormShape] = {
+    ("post", "/messages"): FormShape(
+        text_fields=frozenset({"roomId", "toPersonId", "toPersonEmail", "parentId", "text", "markdown"}),
+        file_field="files"),
 }
 
 
@@ -131,6 +171,17 @@ class OperationMatch:
     operation: dict[str, Any]
     supplemental: bool = False  # served although not in the excerpt (see SUPPLEMENTAL_OPERATIONS)
 
+    @property
+    def off_spec(self) -> bool:
+        """Whether using this operation counts as a spec violation (a supplement not sanctioned
+        by UNCOUNTED_SUPPLEMENTAL)."""
+        return self.supplemental and (self.method, self.template) not in UNCOUNTED_SUPPLEMENTAL
+
+    @property
+    def form(self) -> FormShape | None:
+        """The multipart/form-data body the operation also accepts, if any."""
+        return FORM_OPERATIONS.get((self.method, self.template))
+
 
 @dataclass(frozen=True)
 class _Template:
@@ -190,6 +241,32 @@ def operation_for(method: str, api_path: str) -> tuple[str, dict[str, Any]] | No
     """(templated path, operation object) of the excerpt for a request, or None if it has none."""
     found = match_operation(method, api_path, include_supplemental=False)
     return (found.template, found.operation) if found else None
+
+
+def form_errors(shape: FormShape, parts: Iterable[FormPart]) -> list[str]:
+    """Shape errors of a multipart/form-data body (client bugs, like a body that breaks the JSON
+    schema): unknown fields, a text field sent twice, as a file or not as UTF-8, a file sent as text.
+    How many files there are is the operation's own rule (one per message), not checked here."""
+    errors: list[str] = []
+    seen: set[str] = set()
+    for part in parts:
+        if part.name == shape.file_field:
+            if not part.is_file:
+                errors.append(f"form field {part.name!r} must be a file part (with a filename)")
+        elif part.name not in shape.text_fields:
+            errors.append(f"form field {part.name!r} is not one of "
+                          f"{', '.join(sorted([*shape.text_fields, shape.file_field]))}")
+        elif part.is_file:
+            errors.append(f"form field {part.name!r} must be text, not a file")
+        elif part.name in seen:
+            errors.append(f"form field {part.name!r} is given more than once")
+        else:
+            try:
+                part.text()
+            except MultipartError as error:
+                errors.append(str(error))
+        seen.add(part.name)
+    return errors
 
 
 def required_query_errors(match: OperationMatch, query: Mapping[str, str]) -> list[str]:

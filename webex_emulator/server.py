@@ -3,7 +3,9 @@ fault rules, checks what it receives against the OpenAPI excerpt and hands the r
 
 Order for each request: record -> spec check (violations are logged) -> fault rule -> auth (401)
 -> unknown path/method (404) -> JSON that does not parse (400) -> schema-rejected body (400)
--> the operation itself.
+-> the operation itself. An operation in `FORM_OPERATIONS` (POST /messages) also takes a
+multipart/form-data body: it is parsed and its shape checked in place of the JSON checks.
+HEAD is answered like GET without the body.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from webex_emulator.api import Api, ApiError, ApiRequest, ApiResponse, body_policy_errors
-from webex_emulator.schemas import match_operation, request_body_errors, required_query_errors
+from webex_emulator.multipart import FormPart, MultipartError, is_form_data, parse_form_data
+from webex_emulator.schemas import form_errors, match_operation, request_body_errors, required_query_errors
 from webex_emulator.state import Person, RecordedRequest, State, utcnow
 
 __all__ = ["API_PREFIX", "Core", "EmulatorHTTPServer", "Reply", "new_tracking_id"]
@@ -118,17 +121,27 @@ class Core:
         body_errors: list[str] = []
         query_errors: list[str] = []
         json_body_expected = False
+        form: list[FormPart] | None = None
         # --- spec check (logged even when a fault rule answers instead)
         if match is None:
             self.violation(method, shown, "no such operation in the Webex OpenAPI excerpt", tracking_id)
         else:
-            if match.supplemental:  # served, as Webex would, but the bot must keep to the excerpt
+            if match.off_spec:  # served, as Webex would, but the bot must keep to the excerpt
                 self.violation(method, shown, "a real Webex operation that is not in the OpenAPI excerpt",
                                tracking_id)
             query_errors = required_query_errors(match, query)
             content = (match.operation.get("requestBody") or {}).get("content") or {}
             json_body_expected = "application/json" in content
-            if json_body_expected and body and headers.get("content-type", "").lower().startswith("multipart/"):
+            content_type = headers.get("content-type", "")
+            if match.form is not None and is_form_data(content_type):
+                json_body_expected = False
+                try:
+                    form = parse_form_data(content_type, body)
+                except MultipartError as unparsable:
+                    body_errors = [str(unparsable)]
+                else:
+                    body_errors = form_errors(match.form, form)
+            elif json_body_expected and body and content_type.lower().startswith("multipart/"):
                 json_ok = False
             if json_body_expected:
                 if not json_ok:
@@ -165,7 +178,7 @@ class Core:
             return self._error(400, "The request body is invalid: " + "; ".join(body_errors), tracking_id,
                                body_errors)
         request = ApiRequest(method=method, path=api_path, query=query, headers=headers, body=body,
-                             json=parsed, caller=caller, match=match, tracking_id=tracking_id)
+                             json=parsed, caller=caller, match=match, tracking_id=tracking_id, form=form)
         try:
             answer = self.api.handle(request)
         except ApiError as error:
@@ -181,6 +194,8 @@ class Core:
     @staticmethod
     def _reply(answer: ApiResponse) -> Reply:
         headers = dict(answer.headers)
+        if answer.raw is not None:
+            return Reply(answer.status, answer.raw, headers)
         if answer.json is None:
             return Reply(answer.status, b"", headers)
         headers.setdefault("Content-Type", JSON_TYPE)
@@ -236,10 +251,10 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status != 204 and reply.status >= 200:
             self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        if reply.body and reply.status != 204:
+        if reply.body and reply.status != 204 and self.command != "HEAD":
             self.wfile.write(reply.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):

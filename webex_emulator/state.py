@@ -1,8 +1,9 @@
 """The emulator's world: people, rooms, messages, card actions, webhooks, intercept settings,
-uploads, recorded requests, deliveries and fault rules, all behind one re-entrant lock.
+uploads, message files (contents), recorded requests, deliveries and fault rules, all behind one
+re-entrant lock.
 
-Records handed out to tests (`RecordedRequest`, `Delivery`, `Upload`) are frozen dataclasses and
-every accessor returns a copy, so a snapshot never changes under a test's feet.
+Records handed out to tests (`RecordedRequest`, `Delivery`, `Upload`, `Content`) are frozen
+dataclasses and every accessor returns a copy, so a snapshot never changes under a test's feet.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 __all__ = [
     "DEFAULT_INTERCEPT",
+    "Content",
     "Delivery",
     "FaultRule",
     "Person",
@@ -237,6 +239,20 @@ class Upload:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Content:
+    """A file someone attached to a message (multipart POST /messages), served at
+    <base_url>/contents/<id> to the members of the message's room."""
+
+    id: str
+    filename: str
+    content_type: str  # as uploaded; application/octet-stream when the part had none
+    data: bytes
+    message_id: str
+    person_id: str  # who uploaded it
+    at: datetime
+
+
 @dataclass
 class FaultRule:
     method: str  # upper case, or "*"
@@ -268,6 +284,7 @@ class State:
         self.webhooks: dict[str, Webhook] = {}
         self.intercept: dict[str, dict[str, Any]] = {}
         self.uploads: list[Upload] = []
+        self.contents: dict[str, Content] = {}  # content id -> file; insertion order = upload order
         self.requests: list[RecordedRequest] = []
         self.spec_violations: list[str] = []
         self.deliveries: list[Delivery] = []

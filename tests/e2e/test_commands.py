@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import BotProcess, Chat, People, card_inputs, wait_until
+from tests.e2e.harness import BotProcess, Chat, People, card_inputs, filled, wait_until
 from tests.e2e.test_flow import approval_card_for, ask_and_submit
+from tests.unit.test_greeting import wav_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -57,3 +58,35 @@ def test_status_extend_by_reminder_and_the_approvers_views(world: tuple[Any, Peo
     bot.wait_status(alice.id, "reverted")
     assert emu.get_intercept(alice.id)["enabled"] is False
     assert len(chat.puts(alice)) == 3  # on, taken over, back
+
+
+def test_a_custom_greeting_sent_with_the_request_is_uploaded_when_applied(
+        world: tuple[Any, People, Chat], bot: BotProcess) -> None:
+    emu, people, chat = world
+    alice = people.alice
+    room = chat.direct_room(alice)
+    emu.say(alice.token, text="not a greeting", to_person_id=people.bot.id, upload=("notes.txt", b"hello"))
+    chat.wait_bot_text(room, "send it while you have my request form")
+    emu.say(alice.token, text="intercept me for 2 days", to_person_id=people.bot.id,
+            upload=("leave.mp3", b"ID3...", "audio/mpeg"))
+    chat.wait_bot_text(room, "send the greeting as a WAV file")
+    form = chat.wait_card(room, "until.date")
+    assert "Custom:" not in json.dumps(form["attachments"][0]["content"])
+
+    emu.say(alice.token, to_person_id=people.bot.id, upload=("parental-leave.wav", wav_bytes(3.0), "audio/wav"))
+    form = chat.wait_card(room, "until.date", exclude=[form])
+    assert card_inputs(form)["incoming.announcements.greeting"]["value"] == "CUSTOM"
+    assert "Custom: parental-leave.wav" in json.dumps(form["attachments"][0]["content"])
+    chat.submit(alice, form, {**filled(form), "intent": "submit"})
+    card = approval_card_for(chat, people.bob)
+    facts = {f["title"]: f["value"] for f in card["attachments"][0]["content"]["body"][1]["facts"]}
+    assert facts["Greeting"] == "parental\\-leave\\.wav"  # user text, markdown-escaped
+    chat.submit(people.bob, card, {"intent": "approve", "comment": ""})
+    bot.wait_status(alice.id, "active")
+    assert [(u.file_name, u.data == wav_bytes(3.0)) for u in emu.uploads] == [("parental-leave.wav", True)]
+    assert chat.puts(alice)[0].json["incoming"]["announcements"]["greeting"] == "CUSTOM"
+    assert emu.get_intercept(alice.id)["incoming"]["announcements"]["fileName"] == "parental-leave.wav"
+    bot.sandbox_clock(3 * 86400)
+    bot.wait_status(alice.id, "reverted")
+    assert emu.get_intercept(alice.id)["incoming"]["announcements"]["greeting"] == "DEFAULT"
+    assert [r.path for r in emu.requests if r.path.startswith("/contents/")]  # fetched from Webex's own URL

@@ -75,3 +75,4 @@ def test_operation_for_prefers_literal_paths() -> None:
     assert operation_for("PATCH", "/messages/m1") is None
     assert operation_for("GET", "/rooms") is None
     assert operation_for("GET", "/people") is None  # served as a supplement, but not in the excerpt
+    assert operation_for("GET", "/contents/c1") is None  # the message file download: not in the excerpt either

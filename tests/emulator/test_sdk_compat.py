@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import mimetypes
+from pathlib import Path
+
 import pytest
+import requests
 from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError, RateLimitError
 
@@ -41,3 +45,18 @@ def test_sdk_sees_errors_and_rate_limits(cast: Cast) -> None:
     with pytest.raises(RateLimitError) as limited:
         bot.people.me()
     assert limited.value.retry_after == 3
+
+
+def test_sdk_posts_a_local_file_as_multipart(cast: Cast, tmp_path: Path) -> None:
+    path = tmp_path / "greeting.wav"
+    path.write_bytes(b"RIFF\x04\x00\x00\x00WAVE\r\n\x00\xff")
+    sent = _api(cast, "alice-token").messages.create(toPersonId=cast.bot.id, text="my greeting",
+                                                     files=[str(path)])
+    [content] = cast.emu.contents
+    assert sent.files == [f"{cast.emu.base_url}/contents/{content.id}"] and sent.text == "my greeting"
+    assert (content.filename, content.content_type, content.data) == (
+        "greeting.wav", mimetypes.guess_type(path.name)[0], path.read_bytes())  # the type the SDK sent
+    response = requests.get(sent.files[0], headers={"Authorization": "Bearer bot-token"}, timeout=10)
+    assert response.status_code == 200 and response.content == path.read_bytes()
+    assert response.headers["Content-Disposition"] == 'attachment; filename="greeting.wav"'
+    assert cast.emu.spec_violations == []
