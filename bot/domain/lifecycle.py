@@ -87,18 +87,24 @@ class Lifecycle:
             request = self.store.move(request.id, Status.APPROVED, Status.APPLYING, now=now, note="applying")
             if request is None:
                 return
+        current: InterceptSettings | None = None  # what Webex has now, when just read
         if request.snapshot is None:
-            request = self._take_snapshot(request, now)
-            if request is None:
+            taken = self._take_snapshot(request, now)
+            if taken is None:
                 return
+            request, current = taken
         requested, end_at = request.requested, request.end_at
         assert requested is not None and end_at is not None
         try:
+            # Read before writing: an apply resumed after a crash (or a retry) finds what an earlier
+            # attempt already did, and does not do it twice.
+            current = current or self.webex.get_intercept(request.person_id)
             greeting = self.store.greeting(request.id) if requested.greeting == "CUSTOM" else None
-            if greeting is not None:  # the .wav the requester sent: uploaded first, then chosen by the PUT
-                self.webex.upload_greeting(request.person_id, *greeting)
-            self.webex.put_intercept(request.person_id, requested)
-            self._verify(request.person_id, requested, "the settings did not take")
+            if greeting is not None and current.file_name != greeting[0]:
+                self.webex.upload_greeting(request.person_id, *greeting)  # the .wav the requester sent
+            if requested.differences(current):
+                self.webex.put_intercept(request.person_id, requested)
+                self._verify(request.person_id, requested, "the settings did not take")
         except WebexError as error:
             self._apply_failed(request, error, now)
             return
@@ -113,8 +119,10 @@ class Lifecycle:
             "I will put your previous settings back then. Say `cancel` to end it early."))
         self.notify.tell_approvers(f"Intercept for {escape_markdown(active.person_name)} is on until {until}.")
 
-    def _take_snapshot(self, request: Request, now: datetime) -> Request | None:
-        """Store what to put back, before anything is changed; None = not now (the sweep retries)."""
+    def _take_snapshot(self, request: Request,
+                       now: datetime) -> tuple[Request, InterceptSettings | None] | None:
+        """Store what to put back, before anything is changed; None = not now (the sweep retries).
+        Also gives the settings Webex has now when it had to read them (else None)."""
         others = [r for r in self.store.for_person(request.person_id, [Status.APPLYING, Status.REVERTING])
                   if r.id != request.id]
         if any(r.status is Status.REVERTING for r in others):
@@ -131,13 +139,14 @@ class Lifecycle:
             if moved is None:
                 return None
             self.scheduler.unschedule(predecessor.id)  # a stale timer would find it REPLACED anyway
-            return moved[1]
+            return moved[1], None
         try:
             snapshot = self.webex.get_intercept(request.person_id)
         except WebexError as error:
             self._apply_failed(request, error, now)
             return None
-        return self.store.change(request.id, Status.APPLYING, now=now, changes={"snapshot": snapshot})
+        stored = self.store.change(request.id, Status.APPLYING, now=now, changes={"snapshot": snapshot})
+        return (stored, snapshot) if stored is not None else None
 
     def _apply_failed(self, request: Request, error: WebexError, now: datetime) -> None:
         attempts = request.attempts + 1

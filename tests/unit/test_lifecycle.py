@@ -71,8 +71,7 @@ def test_a_put_that_went_through_but_cannot_be_verified_is_undone(tmp_path) -> N
 
 def test_an_apply_that_keeps_failing_is_given_up_and_undone(tmp_path) -> None:
     world = World(tmp_path)
-    world.webex.faults["get"] = [None, None, None, transient()]  # the first PUT takes, its check times out
-    world.webex.faults["put"] = [None] + [transient()] * 5  # every retry of the PUT fails
+    world.webex.faults["put"] = [transient()] * 6  # Webex keeps failing every PUT
     request_id = world.request_and_approve()
     assert world.status(request_id) is Status.APPLYING
     world.run_until_quiet()
@@ -94,7 +93,7 @@ def test_a_takeover_that_fails_hands_the_intercept_back(tmp_path) -> None:
     world = World(tmp_path)
     first = world.request_and_approve(until="2026-12-03")
     world.webex.faults["put"] = [permanent(400)]
-    second = world.request_and_approve(until="2026-12-05")
+    second = world.request_and_approve(until="2026-12-05", **{"incoming.voicemailEnabled": "true"})
     assert world.status(second) is Status.FAILED
     assert world.status(first) is Status.ACTIVE
     assert f"revert:{first}" in world.scheduler.jobs
@@ -102,6 +101,16 @@ def test_a_takeover_that_fails_hands_the_intercept_back(tmp_path) -> None:
     world.service.sweep()
     assert world.status(first) is Status.REVERTED
     assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_an_apply_resumed_after_its_put_went_through_does_not_put_again(tmp_path) -> None:
+    world = World(tmp_path)
+    world.webex.faults["get"] = [None, None, None, transient()]  # the PUT took; its check timed out
+    request_id = world.request_and_approve()
+    assert world.status(request_id) is Status.APPLYING
+    world.run_until_quiet(sweeps=1)
+    assert world.status(request_id) is Status.ACTIVE
+    assert len(world.webex.puts) == 1  # read first: it was there already
 
 
 def test_an_apply_waits_for_an_earlier_unfinished_one_of_the_same_person(tmp_path) -> None:
