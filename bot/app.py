@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -18,6 +18,7 @@ from bot.domain.model import Person
 from bot.domain.ports import WebexError
 from bot.domain.service import InterceptService, Policy
 from bot.events import Dispatcher, Receiver
+from bot.lease import Lease
 from bot.scheduler import JobScheduler
 from bot.store import SqlStore, make_engine
 from bot.web import create_web_app
@@ -45,10 +46,16 @@ class BotApp:
         self.receiver: Receiver | None = None
         self.bot: Person | None = None
         self._stopped = threading.Event()
+        self.lease = Lease(self.store, ttl=timedelta(seconds=max(3 * config.sweep_seconds, 90)))
+        self.lease_lost = False
         self.web: Flask = create_web_app(receiver=lambda: self.receiver, health=self.health)
 
     def start(self) -> None:
         self.store.create_schema()
+        holder = self.lease.take(datetime.now(UTC))
+        if holder is not None:
+            raise StartupError(f"another intercept-bot is running against this database ({holder.describe()}): "
+                               "run exactly one process per database")
         if self.config.sandbox:
             sandbox = SandboxClock(self.store)
             log.warning("INTERCEPT_SANDBOX is on: the clock can be moved (offset now %s). Never in production.",
@@ -109,7 +116,28 @@ class BotApp:
         if self.scheduler:
             self.scheduler.shutdown()
         jobs.bind(None)
+        if not self.lease_lost:
+            try:
+                self.lease.release()
+            except Exception:
+                log.exception("could not release the scheduler lease")
         self.engine.dispose()
+
+    def renew_lease(self) -> None:
+        """At every sweep. A process that lost the lease (it stalled for longer than the lease
+        and another took over) stops its timers and workers and reports itself unhealthy."""
+        holder = self.lease.take(datetime.now(UTC))
+        if holder is None or self.lease_lost:
+            return
+        self.lease_lost = True
+        log.error("another intercept-bot took over this database (%s): this one stops working", holder.describe())
+        threading.Thread(target=self._stop_work, name="lease-lost", daemon=True).start()
+
+    def _stop_work(self) -> None:
+        if self.worker:
+            self.worker.stop()
+        if self.scheduler:
+            self.scheduler.shutdown()
 
     def health(self) -> dict[str, Any]:
         checks: dict[str, Any] = {"started": self.receiver is not None}
@@ -120,6 +148,7 @@ class BotApp:
             checks["database"] = False
         checks["scheduler"] = bool(self.scheduler and self.scheduler.running)
         checks["workers"] = bool(self.worker and self.worker.alive)
+        checks["lease"] = not self.lease_lost
         checks["ok"] = all(checks.values())
         return checks
 
@@ -144,5 +173,8 @@ class _Timers:
 
     def sweep(self) -> None:
         assert self.app.service is not None
+        self.app.renew_lease()
+        if self.app.lease_lost:
+            return
         self.app.clock.refresh()
         self.app.service.sweep()

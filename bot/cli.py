@@ -2,16 +2,21 @@
 
 - `intercept-bot serve [--host H] [--port P]`: the production server (what the Procfile runs),
   waitress with threads, in one process (exactly one scheduler), until SIGTERM or SIGINT.
+- `intercept-bot audit [--person P] [--since T] [--until T] [--format jsonl|csv]`: the audit log.
+- `intercept-bot register-webhooks --url URL`: (re)create the bot's two webhooks in Webex.
 - `intercept-bot sandbox-clock --advance SECONDS`: move the sandbox clock (INTERCEPT_SANDBOX only).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import logging
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 from types import FrameType
 
 from bot import config as configuration
@@ -26,11 +31,22 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the bot's web server (webhooks, health, timers)")
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server is meant to listen
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 8080")
+    audit = commands.add_parser("audit", help="print the audit log (JSON lines or CSV)")
+    audit.add_argument("--person", help="only this person (email or Webex person id)")
+    audit.add_argument("--since", help="from this date or time (ISO, UTC unless it has an offset)")
+    audit.add_argument("--until", help="before this date or time (ISO, UTC unless it has an offset)")
+    audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    hooks = commands.add_parser("register-webhooks", help="(re)create the bot's two webhooks in Webex")
+    hooks.add_argument("--url", required=True, help="the public URL of POST /webhooks/webex")
     clock = commands.add_parser("sandbox-clock", help="move the sandbox clock forward (tests, demo)")
     clock.add_argument("--advance", type=float, required=True, help="seconds to add")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args.host, args.port)
+    if args.command == "audit":
+        return _audit(args.person, args.since, args.until, args.format)
+    if args.command == "register-webhooks":
+        return _register_webhooks(args.url)
     return _sandbox_clock(args.advance)
 
 
@@ -80,12 +96,94 @@ def _serve(host: str, port: int | None) -> int:
     return 0
 
 
+def _database_url() -> str:
+    from dotenv import load_dotenv
+
+    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+    return os.environ.get("DATABASE_URL") or "sqlite:///intercept-bot.db"
+
+
+def _audit(person: str | None, since: str | None, until: str | None, output: str) -> int:
+    from bot.store import SqlStore, make_engine
+
+    try:
+        bounds = [_instant(value, name) for value, name in ((since, "--since"), (until, "--until"))]
+    except ValueError as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        return 2
+    store = SqlStore(make_engine(_database_url()))
+    store.create_schema()
+    rows = store.audit_rows(person=person, since=bounds[0], until=bounds[1])
+    columns = ("at", "request_id", "person_email", "person_name", "person_id", "actor_id", "event", "source",
+               "target", "note", "tracking_id", "detail")
+    if output == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_plain(row.get(c)) for c in columns])
+    else:
+        for row in rows:
+            print(json.dumps({c: _jsonable(row.get(c)) for c in columns}, ensure_ascii=False))
+    return 0
+
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} is not an ISO date or time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _jsonable(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(_jsonable(value))
+
+
+def _register_webhooks(url: str) -> int:
+    """Deletes the bot's webhooks that point at `url` (or carry the bot's names) and creates the
+    two it needs, with the secret: run it after deploying, or when the URL changes."""
+    from bot.domain.ports import WebexError
+    from bot.webex import WebexClient
+
+    try:
+        config = configuration.load()
+    except configuration.ConfigError as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        return 2
+    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+        print("intercept-bot: --url must be an https URL Webex can reach", file=sys.stderr)
+        return 2
+    client = WebexClient(api_url=config.api_url, bot_token=config.bot_token, admin_token=config.admin_token)
+    try:
+        for hook in client.webhooks():
+            if hook.get("targetUrl") == url or str(hook.get("name", "")).startswith("intercept-bot "):
+                client.delete_webhook(str(hook["id"]))
+                print(f"deleted webhook {hook.get('name')} ({hook.get('resource')}/{hook.get('event')})")
+        for resource in ("messages", "attachmentActions"):
+            client.create_webhook(name=f"intercept-bot {resource}", target_url=url, resource=resource,
+                                  event="created", secret=config.webhook_secret)
+            print(f"created webhook intercept-bot {resource} (created) -> {url}")
+    except WebexError as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _sandbox_clock(seconds: float) -> int:
     from bot.clock import advance
     from bot.store import SqlStore, make_engine
 
-    url = os.environ.get("DATABASE_URL") or "sqlite:///intercept-bot.db"
-    store = SqlStore(make_engine(url))
+    store = SqlStore(make_engine(_database_url()))
     store.create_schema()
     offset = advance(store, seconds)
     print(f"sandbox clock offset is now {offset} (honoured by a server started with INTERCEPT_SANDBOX=1)")

@@ -1,4 +1,5 @@
-"""All state in SQLAlchemy tables: requests with their status history, the cards the bot sent,
+"""All state in SQLAlchemy tables: requests, the audit log (their status history and the bot's
+changes in Webex), the cards the bot sent,
 and the webhook inbox. SQLite by default (WAL, busy timeout, short transactions), PostgreSQL by URL.
 
 Every status change is one `UPDATE ... WHERE id = ? AND status IN (...)`: whoever changes the row
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -93,15 +94,23 @@ requests_table = Table(
     Column("draft_note", Text(), nullable=False, default=""),
 )
 
-history_table = Table(
-    "request_history", metadata,
+audit_table = Table(
+    # Append-only (SQLite triggers refuse UPDATE and DELETE): every status change of every request
+    # (event "status", with who and why), and every change the bot made in Webex or failed to make
+    # (events "applied", "reverted", "greeting uploaded", "webex error"), with settings before and
+    # after and Webex's tracking id. `intercept-bot audit` prints it.
+    "audit_log", metadata,
     Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
     Column("request_id", String(64), nullable=False, index=True),
-    Column("at", UTCDateTime(), nullable=False),
-    Column("source", String(32)),
-    Column("target", String(32), nullable=False),
+    Column("person_id", String(200), nullable=False, index=True),
     Column("actor_id", String(200)),
+    Column("event", String(32), nullable=False),
+    Column("source", String(32)),
+    Column("target", String(32)),
     Column("note", Text(), nullable=False, default=""),
+    Column("detail", JSON()),
+    Column("tracking_id", String(200)),
 )
 
 cards_table = Table(
@@ -188,6 +197,12 @@ class SqlStore:
 
     def create_schema(self) -> None:
         metadata.create_all(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            with self._tx() as tx:
+                for verb in ("UPDATE", "DELETE"):
+                    tx.exec_driver_sql(
+                        f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -203,9 +218,10 @@ class SqlStore:
         row = _to_row(request)
         with self._tx() as tx:
             tx.execute(insert(requests_table).values(**row))
-            tx.execute(insert(history_table).values(request_id=request.id, at=request.created_at, source=None,
-                                                    target=request.status.value, actor_id=request.person_id,
-                                                    note="requested"))
+            tx.execute(insert(audit_table).values(
+                at=request.created_at, request_id=request.id, person_id=request.person_id,
+                actor_id=request.person_id, event="status", source=None, target=request.status.value,
+                note="requested", detail=_detail({"person_email": request.person_email, "end_at": request.end_at})))
 
     def get(self, request_id: str) -> Request | None:
         with self.engine.connect() as connection:
@@ -237,17 +253,18 @@ class SqlStore:
                     raise ValueError(f"the state machine has no move from {illegal[0].value} to {move.target.value}")
                 values = _to_row_partial(move.changes)
                 values.update(status=move.target.value, updated_at=now)
-                before = tx.execute(select(requests_table.c.status).where(requests_table.c.id == move.request_id)
-                                    .with_for_update()).first()
+                before = tx.execute(select(requests_table.c.status, requests_table.c.person_id)
+                                    .where(requests_table.c.id == move.request_id).with_for_update()).first()
                 result = tx.execute(update(requests_table)
                                     .where(requests_table.c.id == move.request_id,
                                            requests_table.c.status.in_([s.value for s in sources]))
                                     .values(**values))
                 if result.rowcount != 1 or before is None:
                     raise _Lost(move.request_id)
-                tx.execute(insert(history_table).values(
-                    request_id=move.request_id, at=now, source=before.status, target=move.target.value,
-                    actor_id=actor_id, note=move.note[:2000]))
+                tx.execute(insert(audit_table).values(
+                    at=now, request_id=move.request_id, person_id=before.person_id, actor_id=actor_id,
+                    event="status", source=before.status, target=move.target.value, note=move.note[:2000],
+                    detail=_detail(move.changes)))
                 row = tx.execute(select(requests_table).where(requests_table.c.id == move.request_id)).one()
                 moved.append(_from_row(row._mapping))
         return moved
@@ -281,12 +298,38 @@ class SqlStore:
             return [_from_row(row._mapping) for row in connection.execute(query)]
 
     def history(self, request_id: str) -> list[HistoryEntry]:
-        query = (select(history_table).where(history_table.c.request_id == request_id)
-                 .order_by(history_table.c.id))
+        """The request's status changes, oldest first."""
+        query = (select(audit_table).where(audit_table.c.request_id == request_id, audit_table.c.event == "status")
+                 .order_by(audit_table.c.id))
         with self.engine.connect() as connection:
             return [HistoryEntry(at=row.at, source=Status(row.source) if row.source else None,
                                  target=Status(row.target), actor_id=row.actor_id, note=row.note)
                     for row in connection.execute(query)]
+
+    # ------------------------------------------------------------------ audit
+
+    def audit(self, request: Request, event: str, *, now: datetime, note: str = "",
+              detail: Mapping[str, Any] | None = None, tracking_id: str | None = None,
+              actor_id: str | None = None) -> None:
+        with self._tx() as tx:
+            tx.execute(insert(audit_table).values(
+                at=now, request_id=request.id, person_id=request.person_id, actor_id=actor_id, event=event,
+                note=note[:2000], detail=_detail(detail or {}), tracking_id=tracking_id))
+
+    def audit_rows(self, *, person: str | None = None, since: datetime | None = None,
+                   until: datetime | None = None) -> list[dict[str, Any]]:
+        """The audit log (with each request's person), oldest first; `person` is an email or id."""
+        query = (select(audit_table, requests_table.c.person_email, requests_table.c.person_name)
+                 .join(requests_table, requests_table.c.id == audit_table.c.request_id, isouter=True)
+                 .order_by(audit_table.c.id))
+        if person:
+            query = query.where((audit_table.c.person_id == person) | (requests_table.c.person_email == person.lower()))
+        if since:
+            query = query.where(audit_table.c.at >= since)
+        if until:
+            query = query.where(audit_table.c.at < until)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
 
     # ------------------------------------------------------------------ cards
 
@@ -412,6 +455,21 @@ class SqlStore:
             if updated.rowcount == 0:
                 tx.execute(insert(settings_table).values(key=key, value=value))
 
+    def swap_setting(self, key: str, update: Callable[[str | None], str | None]) -> str | None:
+        """Read and replace one setting in one write transaction (None deletes it); returns the new value."""
+        with self._tx() as tx:
+            row = tx.execute(select(settings_table.c.value).where(settings_table.c.key == key)
+                             .with_for_update()).first()
+            old = str(row.value) if row else None
+            new = update(old)
+            if new == old:
+                return new
+            if row is not None:
+                tx.execute(delete(settings_table).where(settings_table.c.key == key))
+            if new is not None:
+                tx.execute(insert(settings_table).values(key=key, value=new))
+        return new
+
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(select(1))
@@ -419,6 +477,20 @@ class SqlStore:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def _detail(values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """JSON-ready detail for the audit log (settings as API bodies, times as ISO text)."""
+    detail: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in ("draft", "draft_note"):
+            continue  # form drafts are noise in an audit
+        if isinstance(value, InterceptSettings):
+            value = value.to_stored()
+        elif isinstance(value, datetime):
+            value = value.astimezone(UTC).isoformat()
+        detail[key] = value
+    return detail or None
 
 
 def _to_row(request: Request) -> dict[str, Any]:

@@ -172,17 +172,21 @@ class WebexClient:
                           params=self._org(), operation="read intercept settings")
         return InterceptSettings.from_api(data)
 
-    def put_intercept(self, person_id: str, settings: InterceptSettings) -> None:
-        self._call(self._admin, "PUT", f"people/{_q(person_id)}/features/intercept", params=self._org(),
-                   json=settings.to_api(), expect=204, operation="change intercept settings")
+    def put_intercept(self, person_id: str, settings: InterceptSettings) -> str | None:
+        """Returns Webex's tracking id of the change (for the audit log)."""
+        response = self._request(self._admin, "PUT", f"people/{_q(person_id)}/features/intercept",
+                                 params=self._org(), json=settings.to_api(), expect=204,
+                                 operation="change intercept settings")
+        return response.headers.get("trackingid")
 
-    def upload_greeting(self, person_id: str, file_name: str, data: bytes) -> None:
-        """The person's custom intercept greeting (multipart, audio/wav)."""
+    def upload_greeting(self, person_id: str, file_name: str, data: bytes) -> str | None:
+        """The person's custom intercept greeting (multipart, audio/wav); returns the tracking id."""
         form = MultipartEncoder({"file": (file_name, data, "audio/wav")})
-        self._request(self._admin, "POST",
+        response = self._request(self._admin, "POST",
                       f"people/{_q(person_id)}/features/intercept/actions/announcementUpload/invoke",
                       params=self._org(), headers={"Content-type": form.content_type}, data=form.to_string(),
                       expect=201, operation="upload an intercept greeting")
+        return response.headers.get("trackingid")
 
     # ------------------------------------------------------------------ files people send
 

@@ -101,10 +101,15 @@ class Lifecycle:
             current = current or self.webex.get_intercept(request.person_id)
             greeting = self.store.greeting(request.id) if requested.greeting == "CUSTOM" else None
             if greeting is not None and current.file_name != greeting[0]:
-                self.webex.upload_greeting(request.person_id, *greeting)  # the .wav the requester sent
+                tracking = self.webex.upload_greeting(request.person_id, *greeting)  # the .wav they sent
+                self.store.audit(request, "greeting uploaded", now=now, tracking_id=tracking,
+                                 detail={"file": greeting[0], "bytes": len(greeting[1])})
+            tracking, note = None, "Webex had these settings already"
             if requested.differences(current):
-                self.webex.put_intercept(request.person_id, requested)
+                tracking, note = self.webex.put_intercept(request.person_id, requested), ""
                 self._verify(request.person_id, requested, "the settings did not take")
+            self.store.audit(request, "applied", now=now, note=note, tracking_id=tracking,
+                             detail={"before": current, "after": requested})
         except WebexError as error:
             self._apply_failed(request, error, now)
             return
@@ -150,6 +155,7 @@ class Lifecycle:
 
     def _apply_failed(self, request: Request, error: WebexError, now: datetime) -> None:
         attempts = request.attempts + 1
+        self._audit_error(request, error, now, attempts)
         log.warning("applying request %s failed (attempt %d): %s", request.id, attempts, error)
         if error.transient and attempts < APPLY_ATTEMPTS:
             retry_at = now + backoff(attempts)
@@ -216,9 +222,12 @@ class Lifecycle:
         assert snapshot is not None
         try:
             before = self.webex.get_intercept(request.person_id)
+            tracking, note = None, "Webex had these settings already"
             if snapshot.differences(before):
-                self.webex.put_intercept(request.person_id, snapshot)
+                tracking, note = self.webex.put_intercept(request.person_id, snapshot), ""
                 self._verify(request.person_id, snapshot, "the previous settings did not take")
+            self.store.audit(request, "reverted", now=now, note=note, tracking_id=tracking, actor_id=actor_id,
+                             detail={"before": before, "after": snapshot})
         except WebexError as error:
             self._revert_failed(request, error, now)
             return False
@@ -245,8 +254,14 @@ class Lifecycle:
         into = [h for h in self.store.history(request.id) if h.target is Status.REVERTING]
         return Status.CANCELLED if into and into[-1].note.startswith(CANCELLED_NOTE) else Status.FAILED
 
+    def _audit_error(self, request: Request, error: WebexError, now: datetime, attempt: int) -> None:
+        self.store.audit(request, "webex error", now=now, note=str(error), tracking_id=error.tracking_id,
+                         detail={"operation": error.operation, "status": error.status, "attempt": attempt,
+                                 "transient": error.transient})
+
     def _revert_failed(self, request: Request, error: WebexError, now: datetime) -> None:
         attempts = request.attempts + 1
+        self._audit_error(request, error, now, attempts)
         retry_at = now + backoff(attempts)
         log.warning("reverting request %s failed (attempt %d): %s", request.id, attempts, error)
         self.store.change(request.id, Status.REVERTING, now=now,

@@ -162,9 +162,14 @@ class BotProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def register_webhooks(self) -> None:
-        for resource in ("messages", "attachmentActions"):
-            self.emu.add_webhook(BOT_TOKEN, f"intercept-bot {resource}", self.base + "/webhooks/webex",
-                                 resource, "created", SECRET)
+        """As an operator would: `intercept-bot register-webhooks` against the emulator."""
+        subprocess.run([*bot_command(), "register-webhooks", "--url", self.base + "/webhooks/webex"],
+                       env=self.env, cwd=self.workdir, check=True, capture_output=True, timeout=60)
+
+    def audit(self, *args: str) -> list[dict[str, Any]]:
+        done = subprocess.run([*bot_command(), "audit", *args], env=self.env, cwd=self.workdir, check=True,
+                              capture_output=True, text=True, timeout=60)
+        return [json.loads(line) for line in done.stdout.splitlines()]
 
     # ------------------------------------------------------------------ looking at state
 
@@ -180,7 +185,8 @@ class BotProcess:
         try:
             wait_until(lambda: status in self.request_statuses(person_id), timeout, f"a request to be {status}")
         except TimeoutError as error:
-            history = self.db("SELECT request_id, source, target, note FROM request_history ORDER BY id")
+            history = self.db("SELECT request_id, source, target, note FROM audit_log "
+                              "WHERE event = 'status' ORDER BY id")
             raise TimeoutError(f"{error}; statuses {self.request_statuses(person_id)}; history {history}") from None
 
 

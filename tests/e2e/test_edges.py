@@ -87,3 +87,12 @@ def test_a_form_sent_twice_by_a_double_click_makes_one_request(
     chat.wait_bot_text(room, "Sent for approval")
     chat.wait_bot_text(room, "no longer in use")
     assert bot.request_statuses(alice.id) == ["awaiting_approval"]
+
+
+def test_a_second_server_on_the_same_database_refuses_to_start(world: tuple[Any, People, Chat],
+                                                               bot: BotProcess) -> None:
+    result = serve_once(bot)
+    assert result.returncode == 2
+    line = next(x for x in result.stderr.splitlines() if x.startswith("intercept-bot:"))
+    assert "another intercept-bot is running against this database" in line
+    assert bot.proc is not None and bot.proc.poll() is None  # the first one is unharmed

@@ -135,8 +135,24 @@ def test_request_form_approval_apply_and_revert(world: tuple[Any, People, Chat],
     assert emu.get_intercept(alice.id) == ALICE_BEFORE
     assert not bot.db("SELECT id FROM scheduler_jobs WHERE id = ?", f"revert:{request_id}")
     history = [row[0] for row in bot.db(
-        "SELECT target FROM request_history WHERE request_id = ? ORDER BY id", request_id)]
+        "SELECT target FROM audit_log WHERE request_id = ? AND event = 'status' ORDER BY id", request_id)]
     assert history == ["form_sent", "awaiting_approval", "approved", "applying", "active", "reverting", "reverted"]
+
+    # the audit log: who asked, who decided, what was applied (before and after), the revert
+    audit = [row for row in bot.audit("--person", "alice@example.com") if row["request_id"] == request_id]
+    by_event = {(row["event"], row["target"]): row for row in audit}
+    assert by_event[("status", "awaiting_approval")]["actor_id"] == alice.id
+    decided = by_event[("status", "approved")]
+    assert decided["actor_id"] in (bob.id, carol.id) and decided["detail"]["decided_by_name"] == winner
+    applied = by_event[("applied", None)]
+    assert applied["detail"]["before"]["incoming"]["type"] == "ALLOW_ALL"
+    assert applied["detail"]["after"]["enabled"] is True
+    assert applied["tracking_id"] == puts[0].tracking_id  # Webex's id of that very PUT
+    reverted = by_event[("reverted", None)]
+    assert reverted["detail"]["after"] == ALICE_BEFORE
+    assert reverted["tracking_id"] == puts[1].tracking_id
+    assert [r["event"] for r in bot.audit("--person", "bob@example.com")] == []
+    assert len(bot.audit("--since", "2027-01-01")) == 0
 
 
 def test_rejection_tells_the_requester_and_changes_nothing(world: tuple[Any, People, Chat],

@@ -74,10 +74,17 @@ class FakeWebex:
         self._maybe_fail("get")
         return self.settings[person_id]
 
-    def put_intercept(self, person_id: str, settings: InterceptSettings) -> None:
+    def put_intercept(self, person_id: str, settings: InterceptSettings) -> str | None:
         self._maybe_fail("put")
         self.puts.append(settings)
         self.settings[person_id] = settings
+        return f"TRACKING_{len(self.puts)}"
+
+    def upload_greeting(self, person_id: str, file_name: str, data: bytes) -> str | None:
+        return "TRACKING_UPLOAD"
+
+    def download(self, url: str, max_bytes: int) -> tuple[str, bytes]:
+        raise NotImplementedError
 
     def said(self, fragment: str) -> list[str]:
         return [m["markdown"] for m in self.sent if fragment in m["markdown"]]

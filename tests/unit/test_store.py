@@ -108,3 +108,45 @@ def test_inbox_claims_each_event_once_and_requeues_unfinished(store: SqlStore) -
     assert store.inbox_claim(NOW + timedelta(seconds=31)) == ("messages:1", "{}")
     store.inbox_finish("messages:1")
     assert store.inbox_counts() == {"done": 1}
+
+
+def test_the_audit_log_is_append_only(store: SqlStore) -> None:
+    store.add_request(request())
+    store.audit(request(), "applied", now=NOW, detail={"after": InterceptSettings(enabled=True)}, tracking_id="T1")
+    rows = store.audit_rows(person="a@example.com")
+    assert [(r["event"], r["target"], r["tracking_id"]) for r in rows] == [
+        ("status", "awaiting_approval", None), ("applied", None, "T1")]
+    assert rows[1]["detail"]["after"]["enabled"] is True
+    with store.engine.begin() as connection, pytest.raises(Exception, match="append-only"):
+        connection.exec_driver_sql("UPDATE audit_log SET note = 'rewritten'")
+    with store.engine.begin() as connection, pytest.raises(Exception, match="append-only"):
+        connection.exec_driver_sql("DELETE FROM audit_log")
+    assert len(store.audit_rows()) == 2
+
+
+def test_one_scheduler_lease_per_database(store: SqlStore) -> None:
+    from bot.lease import Lease
+
+    first, second = Lease(store, ttl=timedelta(seconds=90)), Lease(store, ttl=timedelta(seconds=90))
+    second.me = second.me.__class__("other-owner", "another-host", 4242, second.me.expires)
+    assert first.take(NOW) is None
+    assert first.take(NOW + timedelta(seconds=30)) is None  # renewing
+    holder = second.take(NOW + timedelta(seconds=60))
+    assert holder is not None and holder.pid == first.me.pid
+    assert second.take(NOW + timedelta(seconds=121)) is None  # the first stopped renewing: expired
+    assert first.take(NOW + timedelta(seconds=122)) is not None  # and now it is the other's
+    second.release()
+    assert first.take(NOW + timedelta(seconds=123)) is None
+
+
+def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(store: SqlStore) -> None:
+    import subprocess
+    import sys
+
+    from bot.lease import Lease
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ghost = Lease(store, ttl=timedelta(hours=1))
+    ghost.me = ghost.me.__class__("ghost", ghost.me.host, int(dead.stdout), ghost.me.expires)
+    assert ghost.take(NOW) is None
+    assert Lease(store, ttl=timedelta(hours=1)).take(NOW + timedelta(seconds=1)) is None
