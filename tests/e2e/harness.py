@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.cardtools import inputs_of
 from webex_emulator import WebexEmulator
 
 SECRET = "e2e-webhook-secret-0123456789"
@@ -240,19 +241,7 @@ class Chat:
 
 def card_inputs(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The inputs of a card message, by id, as the card defines them."""
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-    walk(message["attachments"][0]["content"])
-    return found
+    return inputs_of(message["attachments"][0]["content"])
 
 
 def filled(message: dict[str, Any], **changes: str) -> dict[str, str]:

@@ -12,26 +12,11 @@ from bot.domain.model import InterceptSettings, Request, Status
 from cards import approval
 from cards import form as form_card
 from cards.golden import golden_cards
+from tests.cardtools import inputs_of
 from webex_emulator.schemas import card_errors
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 NASTY = "**bold** [click](https://evil.example) <@personEmail:ceo@example.com> {{DATE(2026-01-01)}} # h\n- x" * 60
-
-
-def inputs_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-    walk(card)
-    return found
 
 
 def build_form(values: dict[str, str], errors: dict[str, str] | None = None, note: str = "") -> dict[str, Any]:

@@ -8,17 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.events import Receiver
-from bot.store import SqlStore, make_engine
+from bot.store import SqlStore
 
 SECRET = "s3cret-for-tests"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path) -> SqlStore:
-    store = SqlStore(make_engine(f"sqlite:///{tmp_path}/bot.db"))
-    store.create_schema()
-    return store
 
 
 def receiver(store: SqlStore, woken: list[int] | None = None) -> Receiver:

@@ -13,13 +13,6 @@ from bot.store import SqlStore, make_engine
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path) -> SqlStore:
-    store = SqlStore(make_engine(f"sqlite:///{tmp_path}/bot.db"))
-    store.create_schema()
-    return store
-
-
 def request(request_id: str = "r1", status: Status = Status.AWAITING_APPROVAL) -> Request:
     return Request(id=request_id, person_id="p1", person_email="a@example.com", person_name="A", zone="Asia/Kolkata",
                    room_id="room", status=status, created_at=NOW, updated_at=NOW,
