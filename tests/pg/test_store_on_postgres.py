@@ -39,7 +39,8 @@ def store(pg_url: str) -> Iterator[SqlStore]:
 def request(request_id: str, status: Status = Status.AWAITING_APPROVAL) -> Request:
     return Request(id=request_id, person_id="p1", person_email="a@example.com", person_name="A",
                    zone="Europe/Berlin", room_id="room", status=status, created_at=NOW, updated_at=NOW,
-                   end_at=NOW + timedelta(days=2), requested=InterceptSettings(enabled=True, outgoing_destination="1234"))
+                   end_at=NOW + timedelta(days=2),
+                   requested=InterceptSettings(enabled=True, outgoing_destination="1234"))
 
 
 def test_requests_round_trip_with_aware_times_and_settings(store: SqlStore) -> None:
@@ -77,8 +78,10 @@ def test_moves_together_are_all_or_nothing(store: SqlStore) -> None:
                                 Move("new", Status.APPROVED, Status.APPLYING)], now=NOW)
     assert lost is None
     assert store.get("old").status is Status.ACTIVE  # type: ignore[union-attr]
-    moved = store.move_together([Move("old", Status.ACTIVE, Status.REPLACED),
-                                 Move("new", Status.APPLYING, Status.APPLYING, changes={"replaces_id": "old"})], now=NOW)
+    moved = store.move_together([
+        Move("old", Status.ACTIVE, Status.REPLACED),
+        Move("new", Status.APPLYING, Status.APPLYING, changes={"replaces_id": "old"}),
+    ], now=NOW)
     assert moved is not None and moved[1].replaces_id == "old"
 
 
