@@ -15,8 +15,13 @@ setup: $(BIN)/intercept-bot
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 		npm ci --no-audit --no-fund && touch node_modules/.package-lock.json; fi
 
+# Without Webex credentials (WEBEX_BOT_TOKEN neither in the environment nor in ./.env), the local demo:
+# the bot against a Webex emulator, with a browser page to use it (bot/demo.py).
 run: setup
-	$(BIN)/intercept-bot serve
+	@if $(BIN)/python -c 'import os, sys; from dotenv import dotenv_values; \
+		sys.exit(0 if (os.environ.get("WEBEX_BOT_TOKEN") or dotenv_values(".env").get("WEBEX_BOT_TOKEN") or "").strip() else 1)'; \
+	then exec $(BIN)/intercept-bot serve; \
+	else exec $(BIN)/intercept-bot demo; fi
 
 lint: setup
 	$(BIN)/ruff check bot cards webex_emulator tests

@@ -4,6 +4,7 @@
   waitress with threads, in one process (exactly one scheduler), until SIGTERM or SIGINT.
 - `intercept-bot audit [--person P] [--since T] [--until T] [--format jsonl|csv]`: the audit log.
 - `intercept-bot register-webhooks --url URL`: (re)create the bot's two webhooks in Webex.
+- `intercept-bot demo [--port P] [--data DIR] [--open]`: the local sandbox (bot/demo.py).
 - `intercept-bot sandbox-clock --advance SECONDS`: move the sandbox clock (INTERCEPT_SANDBOX only).
 """
 
@@ -38,9 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     hooks = commands.add_parser("register-webhooks", help="(re)create the bot's two webhooks in Webex")
     hooks.add_argument("--url", required=True, help="the public URL of POST /webhooks/webex")
+    commands.add_parser("demo", add_help=False,
+                        help="the bot against a local Webex emulator, with a browser page (no Webex account)")
     clock = commands.add_parser("sandbox-clock", help="move the sandbox clock forward (tests, demo)")
     clock.add_argument("--advance", type=float, required=True, help="seconds to add")
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "demo":
+        from bot.demo import main as demo
+
+        return demo(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "serve":
         return _serve(args.host, args.port)
     if args.command == "audit":

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 from webex_emulator.api import MAX_FILE_BYTES, Api
 from webex_emulator.deliveries import Deliverer, Job
 from webex_emulator.multipart import encode_form_data
-from webex_emulator.server import Core, EmulatorHTTPServer, new_tracking_id, serve_in_thread
+from webex_emulator.server import Core, EmulatorHTTPServer, Outside, new_tracking_id, serve_in_thread
 from webex_emulator.state import (
     DEFAULT_INTERCEPT,
     Content,
@@ -101,6 +101,12 @@ class WebexEmulator:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.stop()
+
+    def mount(self, handler: Outside | None) -> None:
+        """Answer requests outside /v1 with `handler(method, target, headers, body)` (the local
+        sandbox page, `webex_emulator.sandbox`); it returns a `Reply`, or None for the emulator's own
+        answer. Such requests are neither recorded nor checked against the spec. None unmounts."""
+        self._core.outside = handler
 
     @property
     def url(self) -> str:

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +27,7 @@ from webex_emulator.multipart import FormPart, MultipartError, is_form_data, par
 from webex_emulator.schemas import form_errors, match_operation, request_body_errors, required_query_errors
 from webex_emulator.state import Person, RecordedRequest, State, utcnow
 
-__all__ = ["API_PREFIX", "Core", "EmulatorHTTPServer", "Reply", "new_tracking_id"]
+__all__ = ["API_PREFIX", "Core", "EmulatorHTTPServer", "Outside", "Reply", "new_tracking_id"]
 
 API_PREFIX = "/v1"
 UNAUTHORIZED = "The request requires a valid access token set in the Authorization request header."
@@ -70,12 +71,17 @@ def _is_json_type(content_type: str) -> bool:
     return main == "application/json" or main.endswith("+json")
 
 
+# answers a request outside /v1 (method, target, lower-case headers, body), or None: not mine
+Outside = Callable[[str, str, dict[str, str], bytes], Reply | None]
+
+
 class Core:
     """Turns one raw HTTP request into a reply; independent of the socket plumbing."""
 
     def __init__(self, state: State, api: Api) -> None:
         self.state = state
         self.api = api
+        self.outside: Outside | None = None  # the local sandbox page (WebexEmulator.mount)
 
     def violation(self, method: str, path: str, detail: str, tracking_id: str) -> None:
         with self.state.lock:
@@ -83,6 +89,13 @@ class Core:
 
     def process(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
         method = method.upper()
+        outside = self.outside
+        if outside is not None:  # paths outside /v1 are not Webex: not recorded, not checked
+            path = urlsplit(target).path
+            if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+                answer = outside(method, target, headers, body)
+                if answer is not None:
+                    return answer
         tracking_id = new_tracking_id()
         parts = urlsplit(target)
         full_path = parts.path

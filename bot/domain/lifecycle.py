@@ -244,7 +244,8 @@ class Lifecycle:
             self._tell_failed(done, done.error or "Webex refused it", "Your settings are as they were before.")
             return True
         if target is Status.CANCELLED:
-            return True  # the requester asked for it and is answered by end_now
+            self.notify.tell_requester(done, "Cancelled: your previous call settings are back.")
+            return True
         self.notify.tell_requester(done, "Your intercept has ended and your previous call settings are back.")
         self._tell_if_overwritten(done, before)
         return True

@@ -154,7 +154,9 @@ class InterceptService:
         elif command.kind is Kind.STATUS:
             self._send_status(message.person_id, private)
         elif command.kind is Kind.CANCEL:
-            self._send(private, self._cancel_all(message.person_id))
+            said = self._cancel_all(message.person_id)
+            if said:
+                self._send(private, said)
         elif command.kind is Kind.EXTEND:
             said = self._extend_command(message.person_id, command.rest)
             if said:
@@ -502,7 +504,9 @@ class InterceptService:
         if action.person_id != record.recipient:
             self.notify.reply(action, "Only the person this status is about can use its buttons.")
         elif intent == "end":
-            self.notify.reply(action, self._cancel_all(action.person_id))
+            said = self._cancel_all(action.person_id)
+            if said:
+                self.notify.reply(action, said)
         else:
             self.notify.reply(action, "I did not understand that button.")
 
@@ -514,7 +518,9 @@ class InterceptService:
             self.notify.reply(action, f"This intercept is {request.status.label} already.")
             return
         if intent == "end":
-            self.notify.reply(action, self._end_text(self.lifecycle.end_now(request.id, action.person_id)))
+            said = self._end_text(self.lifecycle.end_now(request.id, action.person_id))
+            if said:
+                self.notify.reply(action, said)
         elif intent == "extend":
             end, problem = form.read_end(action.inputs, zone=ZoneInfo(request.zone))
             said = problem if end is None else self._extend_to(request, end)
@@ -529,8 +535,11 @@ class InterceptService:
     # ------------------------------------------------------------------ cancel, extend, approvers' views
 
     def _cancel_all(self, person_id: str) -> str:
+        """Cancels what is pending and ends what is on; returns what to answer ("" when the
+        lifecycle has told the requester already)."""
         now = self.clock.now()
         said = []
+        acted = False
         for request in self.store.for_person(person_id, OPEN_STATES):
             if self.store.move(request.id, OPEN_STATES, Status.CANCELLED, now=now, actor_id=person_id,
                                note="cancelled by the requester"):
@@ -539,14 +548,19 @@ class InterceptService:
                 self._close_approval_cards(request.id)
                 said.append("Cancelled your pending request.")
         for request in self.store.for_person(person_id, [Status.APPLYING, Status.ACTIVE, Status.REVERTING]):
-            said.append(self._end_text(self.lifecycle.end_now(request.id, person_id)))
+            ended = self.lifecycle.end_now(request.id, person_id)
+            acted = acted or ended is not Ended.NOTHING
+            said.append(self._end_text(ended))
         said = [s for s in said if s]
-        return " ".join(said) if said else "You have nothing to cancel."
+        if not said and not acted:
+            return "You have nothing to cancel."
+        return " ".join(said)
 
     @staticmethod
     def _end_text(ended: Ended) -> str:
+        """What to answer besides what the lifecycle tells the requester itself (an ended intercept)."""
         return {
-            Ended.ENDED: "Ended your intercept: your previous call settings are back.",
+            Ended.ENDED: "",
             Ended.CANCELLED: "Cancelled your request before anything was changed.",
             Ended.TRYING: "Ending your intercept: Webex has not taken it yet, and I keep trying. "
                           "I will tell you when your settings are back.",
@@ -680,9 +694,10 @@ class InterceptService:
         return ZoneInfo("UTC")
 
     def _span(self, request: Request, zone: ZoneInfo) -> str:
-        start = describe(request.start_at.astimezone(zone)) if request.start_at else "from approval"
         end = describe(request.end_at.astimezone(zone)) if request.end_at else "(no end)"
-        return f"{'from ' + start if request.start_at else start} until {end}"
+        if request.start_at is None:
+            return f"as soon as it is approved, until {end}"
+        return f"from {describe(request.start_at.astimezone(zone))} until {end}"
 
     def _expire_if_stale(self, request: Request, now: datetime) -> bool:
         too_old = request.updated_at + self.policy.approval_ttl <= now

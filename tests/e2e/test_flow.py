@@ -192,7 +192,7 @@ def test_cancel_before_approval_and_during_the_intercept(world: tuple[Any, Peopl
     bot.wait_status(alice.id, "active")
     before = len(chat.puts(alice))
     chat.say(alice, "cancel")
-    chat.wait_bot_text(room, "Ended your intercept")
+    chat.wait_bot_text(room, "previous call settings are back")
     bot.wait_status(alice.id, "reverted")
     assert len(chat.puts(alice)) == before + 1
     assert emu.get_intercept(alice.id)["enabled"] is False

@@ -134,7 +134,7 @@ def test_cancel_during_an_apply_undoes_it(tmp_path) -> None:
     world.say(ALICE, "cancel")
     assert world.status(request_id) is Status.CANCELLED
     assert world.webex.settings["alice"] == ORIGINAL
-    assert world.webex.said("Ended your intercept")
+    assert len(world.webex.said("previous call settings are back")) == 1  # told once
     world.run_until_quiet(sweeps=2)
     assert world.webex.settings["alice"] == ORIGINAL  # no retry turns it back on
 
@@ -236,3 +236,15 @@ def test_the_reminder_offers_end_now_and_extend(tmp_path) -> None:
     world.say(ALICE, "end now")
     assert world.status(request_id) is Status.REVERTED
     assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_ending_an_intercept_early_answers_once(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve()
+    before = len(world.webex.sent)
+    world.say(ALICE, "end now")
+    assert world.status(request_id) is Status.REVERTED
+    assert [m["markdown"] for m in world.webex.sent[before:] if m["room"] == "dm-alice"] == [
+        "Your intercept has ended and your previous call settings are back."]
+    world.say(ALICE, "cancel")
+    assert world.webex.sent[-1]["markdown"] == "You have nothing to cancel."
