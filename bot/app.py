@@ -19,6 +19,7 @@ from bot.domain.ports import WebexError
 from bot.domain.service import InterceptService, Policy
 from bot.events import Dispatcher, Receiver
 from bot.lease import Lease
+from bot.logs import remember_secret
 from bot.scheduler import JobScheduler
 from bot.store import SqlStore, make_engine
 from bot.web import create_web_app
@@ -38,7 +39,8 @@ class BotApp:
         self.engine = make_engine(config.database_url)
         self.store = SqlStore(self.engine)
         self.webex = webex or WebexClient(api_url=config.api_url, bot_token=config.bot_token,
-                                          admin_token=config.admin_token, org_id=config.org_id)
+                                          admin_token=config.admin_token, org_id=config.org_id,
+                                          admin_refresh=config.admin_refresh, on_new_secret=remember_secret)
         self.clock: SystemClock = SystemClock()
         self.scheduler: JobScheduler | None = None
         self.worker: Worker | None = None
@@ -102,6 +104,9 @@ class BotApp:
         try:
             return call()
         except WebexError as error:
+            if error.operation == "refresh the admin token" and not error.transient:
+                raise StartupError(f"WEBEX_ADMIN_REFRESH_TOKEN was refused by Webex (HTTP {error.status}): check it, "
+                                   "WEBEX_CLIENT_ID and WEBEX_CLIENT_SECRET") from None
             if error.status in (401, 403):
                 raise StartupError(f"{variable} was refused by Webex (HTTP {error.status}): check the token") from None
             raise StartupError(f"cannot reach Webex at WEBEX_API_URL={self.config.api_url}: {error}") from None

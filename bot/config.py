@@ -28,6 +28,8 @@ class Config:
     bot_token: str = field(repr=False)
     admin_token: str = field(repr=False)
     webhook_secret: str = field(repr=False)
+    # (client id, client secret, refresh token): the bot gets and refreshes the admin token itself
+    admin_refresh: tuple[str, str, str] | None = field(default=None, repr=False)
     api_url: str = "https://webexapis.com/v1"
     org_id: str | None = None
     database_url: str = "sqlite:///intercept-bot.db"
@@ -42,7 +44,8 @@ class Config:
     workers: int = 4
 
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.bot_token, self.admin_token, self.webhook_secret) if s)
+        return tuple(s for s in (self.bot_token, self.admin_token, self.webhook_secret,
+                                 *(self.admin_refresh or ())) if s)
 
 
 def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Config:
@@ -64,8 +67,17 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
         return value
 
     bot_token = required("WEBEX_BOT_TOKEN", "the bot's access token (developer.webex.com > My Apps)")
-    admin_token = required("WEBEX_ADMIN_TOKEN", "an admin or service-app token with "
-                                                "spark-admin:people_read and spark-admin:people_write")
+    refresh_names = ("WEBEX_CLIENT_ID", "WEBEX_CLIENT_SECRET", "WEBEX_ADMIN_REFRESH_TOKEN")
+    given = [name for name in refresh_names if env.get(name)]
+    if given and len(given) < len(refresh_names):
+        missing = next(name for name in refresh_names if name not in given)
+        raise ConfigError(f"{missing} is not set: refreshing the admin token needs WEBEX_CLIENT_ID, "
+                          "WEBEX_CLIENT_SECRET and WEBEX_ADMIN_REFRESH_TOKEN together")
+    refresh = (env[refresh_names[0]], env[refresh_names[1]], env[refresh_names[2]]) if given else None
+    admin_token = env.get("WEBEX_ADMIN_TOKEN", "") if refresh else required(
+        "WEBEX_ADMIN_TOKEN", "an admin or service-app token with spark-admin:people_read and "
+                             "spark-admin:people_write (or set WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET and "
+                             "WEBEX_ADMIN_REFRESH_TOKEN to have the bot get and refresh it)")
     secret = required("WEBEX_WEBHOOK_SECRET", "the secret of the bot's webhooks (any long random string)")
 
     api_url = env.get("WEBEX_API_URL") or "https://webexapis.com/v1"
@@ -104,6 +116,7 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
     sandbox = env.get("INTERCEPT_SANDBOX", "") in ("1", "true", "yes")
 
     return Config(bot_token=bot_token, admin_token=admin_token, webhook_secret=secret, api_url=api_url,
+                  admin_refresh=refresh,
                   org_id=env.get("WEBEX_ORG_ID") or None, database_url=database_url,
                   approvers=frozenset(approvers_raw), approval_room_id=room, default_timezone=zone,
                   max_days=max_days, reminder_minutes=reminder, approval_hours=approval_hours, sandbox=sandbox,

@@ -6,15 +6,33 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"]+")
 
 
+_LEARNED: set[str] = set()
+_LEARNED_LOCK = threading.Lock()
+
+
+def remember_secret(value: str) -> None:
+    """A secret learned at run time (a refreshed access token): scrubbed from every log from now on."""
+    if len(value) >= 4:
+        with _LEARNED_LOCK:
+            _LEARNED.add(value)
+
+
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.configured = {s for s in secrets if len(s) >= 4}
+
+    @property
+    def secrets(self) -> list[str]:
+        with _LEARNED_LOCK:
+            known = self.configured | _LEARNED
+        return sorted(known, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:

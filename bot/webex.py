@@ -75,14 +75,74 @@ class RetryPolicy:
         return min(self.cap, self.base * (1 << min(attempt, 16))) * (0.5 + self.jitter() / 2)
 
 
+class AdminToken:
+    """The admin token, and (with refresh credentials) a new one from `POST /access_token` before
+    it expires or when Webex refuses it. A new token is registered with the log scrubber."""
+
+    MARGIN = 300.0  # seconds before expiry when the token is renewed
+
+    def __init__(self, *, api_url: str, token: str, refresh: tuple[str, str, str] | None, timeout: int,
+                 on_new: Callable[[str], None]) -> None:
+        self.url = api_url.rstrip("/") + "/access_token"
+        self.token = token
+        self.refresh_credentials = refresh
+        self.timeout = timeout
+        self.on_new = on_new
+        self.expires = float("inf") if token or not refresh else 0.0  # monotonic
+        self._lock = threading.Lock()
+
+    @property
+    def refreshable(self) -> bool:
+        return self.refresh_credentials is not None
+
+    def due(self) -> bool:
+        return self.refreshable and time.monotonic() > self.expires - self.MARGIN
+
+    def renew(self, refused: str | None = None) -> str:
+        """A fresh token (once per refusal: a token other threads renewed meanwhile is reused)."""
+        assert self.refresh_credentials is not None
+        with self._lock:
+            if refused is not None and self.token != refused:
+                return self.token
+            client_id, client_secret, refresh_token = self.refresh_credentials
+            try:
+                response = requests.post(self.url, timeout=self.timeout, data={
+                    "grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
+                    "refresh_token": refresh_token})
+            except requests.RequestException as error:
+                raise WebexError(None, f"Webex did not answer ({type(error).__name__})", transient=True,
+                                 operation="refresh the admin token") from None
+            if response.status_code != 200:
+                message = _json_message(response) or response.reason
+                raise WebexError(response.status_code, message, tracking_id=response.headers.get("trackingid"),
+                                 transient=response.status_code >= 500 or response.status_code == 429,
+                                 operation="refresh the admin token")
+            data = response.json()
+            self.token = str(data["access_token"])
+            self.on_new(self.token)
+            self.expires = time.monotonic() + float(data.get("expires_in") or 3600)
+            rotated = data.get("refresh_token")
+            if rotated and rotated != refresh_token:
+                self.on_new(str(rotated))
+                self.refresh_credentials = (client_id, client_secret, str(rotated))
+                log.warning("Webex issued a new admin refresh token: update WEBEX_ADMIN_REFRESH_TOKEN "
+                            "(the old one may stop working)")
+            log.info("got a new admin access token, valid for %s s", data.get("expires_in"))
+            return self.token
+
+
 class WebexClient:
     def __init__(self, *, api_url: str, bot_token: str, admin_token: str, org_id: str | None = None,
-                 timeout: int = 15, retry: RetryPolicy | None = None, person_ttl: float = 300.0) -> None:
+                 admin_refresh: tuple[str, str, str] | None = None, timeout: int = 15,
+                 retry: RetryPolicy | None = None, person_ttl: float = 300.0,
+                 on_new_secret: Callable[[str], None] = lambda _: None) -> None:
         base = api_url.rstrip("/") + "/"
         self._bot = WebexAPI(access_token=bot_token, base_url=base, single_request_timeout=timeout,
                              wait_on_rate_limit=False)
-        self._admin = WebexAPI(access_token=admin_token, base_url=base, single_request_timeout=timeout,
-                               wait_on_rate_limit=False)
+        self._admin = WebexAPI(access_token=admin_token or "pending-refresh", base_url=base,
+                               single_request_timeout=timeout, wait_on_rate_limit=False)
+        self.admin_token = AdminToken(api_url=api_url, token=admin_token, refresh=admin_refresh, timeout=timeout,
+                                      on_new=on_new_secret)
         self.org_id = org_id
         parts = urlsplit(base)
         self._origin = f"{parts.scheme}://{parts.netloc}"
@@ -223,6 +283,9 @@ class WebexClient:
 
     # ------------------------------------------------------------------ the one way out
 
+    def _use_admin_token(self, token: str) -> None:
+        self._admin._session.update_headers({"Authorization": "Bearer " + token})
+
     def _org(self) -> dict[str, str] | None:
         return {"orgId": self.org_id} if self.org_id else None
 
@@ -246,14 +309,22 @@ class WebexClient:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         waited = 0.0
         attempt = 0
+        admin = api is self._admin and self.admin_token.refreshable
+        renewed = False
         while True:
             try:
+                if admin and self.admin_token.due():
+                    self._use_admin_token(self.admin_token.renew())
                 response: requests.Response = session.request(method, path, expect, **kwargs)
                 return response
             except ApiError as error:
                 status = error.status_code
                 tracking = error.tracking_id
                 message = _api_message(error)
+                if status == 401 and admin and not renewed:  # expired: a new token, and once more
+                    renewed = True
+                    self._use_admin_token(self.admin_token.renew(refused=self.admin_token.token))
+                    continue
                 if status not in RETRY_STATUSES:
                     raise WebexError(status, message, tracking_id=tracking, transient=False,
                                      operation=operation) from None
@@ -280,6 +351,14 @@ def _file_name(disposition: str, url: str) -> str:
     match = re.search(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', disposition)
     name = unquote(match.group(1)) if match else urlsplit(url).path.rsplit("/", 1)[-1]
     return name.replace("/", "_").replace("\\", "_")[:200] or "file"
+
+
+def _json_message(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    return str(data.get("message") or "") if isinstance(data, dict) else ""
 
 
 def _q(value: str) -> str:

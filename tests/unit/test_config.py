@@ -41,3 +41,19 @@ def test_each_problem_names_its_variable_in_one_line(change: dict[str, str], var
 def test_an_approval_space_alone_is_enough() -> None:
     config = load({**BASE, "INTERCEPT_APPROVERS": "", "INTERCEPT_APPROVAL_ROOM_ID": "room-1"})
     assert config.approvers == frozenset() and config.approval_room_id == "room-1"
+
+
+def test_refresh_credentials_replace_the_admin_token_and_come_together() -> None:
+    refresh = {"WEBEX_CLIENT_ID": "client-1", "WEBEX_CLIENT_SECRET": "client-secret-2",
+               "WEBEX_ADMIN_REFRESH_TOKEN": "refresh-token-3"}
+    config = load({**BASE, "WEBEX_ADMIN_TOKEN": "", **refresh})
+    assert config.admin_token == "" and config.admin_refresh == ("client-1", "client-secret-2", "refresh-token-3")
+    assert {"client-secret-2", "refresh-token-3"} <= set(config.secrets())
+    assert "refresh-token-3" not in repr(config)
+    for missing in refresh:
+        partial = {k: v for k, v in refresh.items() if k != missing}
+        with pytest.raises(ConfigError) as raised:
+            load({**BASE, **partial})
+        assert str(raised.value).startswith(missing)
+    with pytest.raises(ConfigError, match="^WEBEX_ADMIN_TOKEN"):
+        load({**BASE, "WEBEX_ADMIN_TOKEN": ""})
