@@ -55,5 +55,5 @@ def test_refresh_credentials_replace_the_admin_token_and_come_together() -> None
         with pytest.raises(ConfigError) as raised:
             load({**BASE, **partial})
         assert str(raised.value).startswith(missing)
-    with pytest.raises(ConfigError, match="^WEBEX_ADMIN_TOKEN"):
+    with pytest.raises(ConfigError, match=r"^WEBEX_ADMIN_TOKEN"):
         load({**BASE, "WEBEX_ADMIN_TOKEN": ""})
