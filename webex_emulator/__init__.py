@@ -1,9 +1,9 @@
 """A stateful Webex API emulator for tests and the local demo.
 
 It serves the parts of the Webex REST API the intercept bot uses (people, messages with cards or an
-uploaded file and its download URL, attachment actions, webhooks, call intercept), checks every
-request against the official OpenAPI excerpt and Adaptive Card 1.3 schema it ships with, and
-delivers ids-only, signed webhooks like Webex does.
+uploaded file and its download URL, attachment actions, webhooks, call intercept, the OAuth token
+refresh of integrations), checks every request against the official OpenAPI excerpt and Adaptive
+Card 1.3 schema it ships with, and delivers ids-only, signed webhooks like Webex does.
 """
 
 from webex_emulator.emulator import EmulatorError, FileUpload, WebexEmulator

@@ -345,7 +345,7 @@ class Api:
         if person is None or person.org_id != request.caller.org_id:
             raise ApiError(404, NOT_FOUND)
         del self.state.people[person.id]
-        self.state.tokens.pop(person.token, None)
+        self.state.forget_person(person.id)
         return ApiResponse(204)
 
     def roles_list(self, request: ApiRequest) -> ApiResponse:

@@ -25,6 +25,7 @@ from webex_emulator.deliveries import Deliverer, Job
 from webex_emulator.multipart import encode_form_data
 from webex_emulator.server import Core, EmulatorHTTPServer, Outside, new_tracking_id, serve_in_thread
 from webex_emulator.state import (
+    ACCESS_TOKEN_LIFETIME,
     DEFAULT_INTERCEPT,
     Content,
     Delivery,
@@ -158,6 +159,58 @@ class WebexEmulator:
     def room_type(self, room_id: str) -> str:
         with self._state.lock:
             return self._state.rooms[room_id].type
+
+    # ------------------------------------------------------------------ OAuth (integrations)
+
+    def add_oauth_client(self, client_id: str, client_secret: str) -> None:
+        """Register an integration / service app: POST /v1/access_token accepts this id and secret.
+        Adding a known id again replaces its secret (the old one is refused from then on)."""
+        self._state.add_oauth_client(client_id, client_secret)
+
+    def grant(self, client_id: str, person: Person | str, *, refresh_token: str | None = None,
+              access_expires_in: int = ACCESS_TOKEN_LIFETIME, rotate_refresh_token: bool = False,
+              ) -> tuple[str, str]:
+        """`person` (a Person, a person id or an email) authorizes the client: returns
+        (access_token, refresh_token). The access token is a token of that person like the one of
+        `add_person` (same person, same admin rights) and expires after `access_expires_in` seconds
+        (as does each token a refresh issues under this grant), or at `expire_token`. The refresh
+        token (random unless given) works at POST /v1/access_token with the client's id and secret
+        for 90 days after its last use; with `rotate_refresh_token` each refresh answers a new
+        refresh token and the old one stops working (by default it stays the same, as usual at Webex)."""
+        with self._state.lock:
+            person_id = self._person_id(person)
+            return self._state.grant(client_id, person_id, refresh_token=refresh_token,
+                                     access_expires_in=access_expires_in, rotate=rotate_refresh_token)
+
+    def _person_id(self, person: Person | str) -> str:
+        if isinstance(person, Person):
+            return person.id
+        if person in self._state.people:
+            return person
+        found = self._state.person_by_email(person)
+        if found is None:
+            raise KeyError(f"unknown person {person!r} (neither a person id nor an email)")
+        return found.id
+
+    def expire_token(self, access_token: str) -> None:
+        """From now on that token (any person token, granted or not) is answered 401 like an
+        expired one; the refresh token of its grant keeps working. KeyError if the token is unknown."""
+        self._state.expire_token(access_token)
+
+    def revoke_grant(self, refresh_token: str) -> None:
+        """The person withdraws the authorization: the refresh token is refused (400 invalid_grant)
+        and every access token issued under it gets 401. KeyError if the refresh token is unknown."""
+        self._state.revoke_grant(refresh_token)
+
+    @property
+    def refreshes(self) -> int:
+        """How many POST /v1/access_token refreshes succeeded."""
+        with self._state.lock:
+            return self._state.refreshes
+
+    def token_valid(self, access_token: str) -> bool:
+        """Whether the API accepts that token now (known, not expired, its person not deleted)."""
+        return self._state.person_for_token(access_token) is not None
 
     # ------------------------------------------------------------------ intercept
 

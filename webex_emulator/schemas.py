@@ -32,6 +32,7 @@ __all__ = [
     "CARD_CONTENT_TYPE",
     "FORM_OPERATIONS",
     "MAX_CARD_VERSION",
+    "NO_BEARER_OPERATIONS",
     "SUPPLEMENTAL_OPERATIONS",
     "UNCOUNTED_SUPPLEMENTAL",
     "FormShape",
@@ -55,6 +56,7 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 _CONTENT_PARAMETER = {"in": "path", "name": "contentId", "required": True, "schema": {"type": "string"}}
 _CONTENT_SUMMARY = ("Download the file of a message: the URL in the message's `files` "
                     "(https://developer.webex.com/docs/basics#message-attachments). Not part of the excerpt.")
+_TOKEN_FIELDS = ("grant_type", "client_id", "client_secret", "refresh_token", "code", "redirect_uri")
 
 # Real, documented Webex operations that the excerpt does not contain. The emulator serves them like
 # Webex; using one counts as a spec violation unless it is in UNCOUNTED_SUPPLEMENTAL (see SOURCES.md).
@@ -74,13 +76,33 @@ SUPPLEMENTAL_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("head", "/contents/{contentId}"): {
         "operationId": "Get Message File Headers", "summary": _CONTENT_SUMMARY, "parameters": [_CONTENT_PARAMETER],
     },
+    ("post", "/access_token"): {
+        "operationId": "Get or Refresh an Access Token",
+        "summary": "OAuth token endpoint of integrations and service apps "
+                   "(https://developer.webex.com/docs/integrations): grant_type=refresh_token exchanges a "
+                   "refresh token for a new access token. Authenticated by the client id and secret in the "
+                   "form, not by a bearer token. Not part of the excerpt; see webex_emulator.oauth.",
+        "security": [],
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+            "type": "object",
+            "required": ["grant_type", "client_id", "client_secret"],
+            "properties": {name: {"type": "string"} for name in _TOKEN_FIELDS},
+        }}}},
+    },
 }
 
 # Supplemental operations a well-behaved client may use: downloading a message's file is the
 # documented way to read it (Webex hands out the URL in `files`), not an API the excerpt forgot.
+# The OAuth token endpoint is how every integration renews its access token.
 UNCOUNTED_SUPPLEMENTAL: frozenset[tuple[str, str]] = frozenset({
     ("get", "/contents/{contentId}"),
     ("head", "/contents/{contentId}"),
+    ("post", "/access_token"),
+})
+
+# Operations called without a bearer token (the HTTP layer skips its 401 check for them).
+NO_BEARER_OPERATIONS: frozenset[tuple[str, str]] = frozenset({
+    ("post", "/access_token"),
 })
 
 
@@ -176,6 +198,11 @@ class OperationMatch:
         """Whether using this operation counts as a spec violation (a supplement not sanctioned
         by UNCOUNTED_SUPPLEMENTAL)."""
         return self.supplemental and (self.method, self.template) not in UNCOUNTED_SUPPLEMENTAL
+
+    @property
+    def public(self) -> bool:
+        """Whether the operation is called without a bearer token (NO_BEARER_OPERATIONS)."""
+        return (self.method, self.template) in NO_BEARER_OPERATIONS
 
     @property
     def form(self) -> FormShape | None:

@@ -5,6 +5,9 @@ Order for each request: record -> spec check (violations are logged) -> fault ru
 -> unknown path/method (404) -> JSON that does not parse (400) -> schema-rejected body (400)
 -> the operation itself. An operation in `FORM_OPERATIONS` (POST /messages) also takes a
 multipart/form-data body: it is parsed and its shape checked in place of the JSON checks.
+Operations in `NO_BEARER_OPERATIONS` skip the auth step: the OAuth token endpoint (POST
+/access_token, `webex_emulator.oauth`) goes from the fault rule straight to `OAuth.token`, which
+checks the client credentials in the form and answers its own 400/401s.
 HEAD is answered like GET without the body.
 """
 
@@ -24,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from webex_emulator.api import Api, ApiError, ApiRequest, ApiResponse, body_policy_errors
 from webex_emulator.multipart import FormPart, MultipartError, is_form_data, parse_form_data
+from webex_emulator.oauth import TOKEN_OPERATION, OAuth, TokenForm, parse_token_form
 from webex_emulator.schemas import form_errors, match_operation, request_body_errors, required_query_errors
 from webex_emulator.state import Person, RecordedRequest, State, utcnow
 
@@ -81,6 +85,7 @@ class Core:
     def __init__(self, state: State, api: Api) -> None:
         self.state = state
         self.api = api
+        self.oauth = OAuth(state)
         self.outside: Outside | None = None  # the local sandbox page (WebexEmulator.mount)
 
     def violation(self, method: str, path: str, detail: str, tracking_id: str) -> None:
@@ -135,6 +140,7 @@ class Core:
         query_errors: list[str] = []
         json_body_expected = False
         form: list[FormPart] | None = None
+        token_form: TokenForm | None = None
         # --- spec check (logged even when a fault rule answers instead)
         if match is None:
             self.violation(method, shown, "no such operation in the Webex OpenAPI excerpt", tracking_id)
@@ -146,7 +152,10 @@ class Core:
             content = (match.operation.get("requestBody") or {}).get("content") or {}
             json_body_expected = "application/json" in content
             content_type = headers.get("content-type", "")
-            if match.form is not None and is_form_data(content_type):
+            if (match.method, match.template) == TOKEN_OPERATION:
+                token_form = parse_token_form(content_type, body)
+                body_errors = token_form.errors
+            elif match.form is not None and is_form_data(content_type):
                 json_body_expected = False
                 try:
                     form = parse_form_data(content_type, body)
@@ -179,6 +188,13 @@ class Core:
                 return Reply(rule.status, _json_bytes(payload), fault_headers)
 
         # --- normal handling
+        if match is not None and match.public:  # no bearer token: skip auth, the operation checks its own
+            if token_form is None:
+                return self._error(501, f"{method} {match.template} is not implemented", tracking_id)
+            try:  # OAuth: the client id and secret in the form authenticate the request
+                return self._reply(self.oauth.token(token_form))
+            except ApiError as error:
+                return self._error(error.status, error.message, tracking_id, error.errors)
         if caller is None:
             return self._error(401, UNAUTHORIZED, tracking_id)
         if match is None:

@@ -1,6 +1,6 @@
 """The emulator's world: people, rooms, messages, card actions, webhooks, intercept settings,
-uploads, message files (contents), recorded requests, deliveries and fault rules, all behind one
-re-entrant lock.
+uploads, message files (contents), access tokens and OAuth grants, recorded requests, deliveries
+and fault rules, all behind one re-entrant lock.
 
 Records handed out to tests (`RecordedRequest`, `Delivery`, `Upload`, `Content`) are frozen
 dataclasses and every accessor returns a copy, so a snapshot never changes under a test's feet.
@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,10 +22,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 __all__ = [
+    "ACCESS_TOKEN_LIFETIME",
     "DEFAULT_INTERCEPT",
+    "REFRESH_TOKEN_LIFETIME",
     "Content",
     "Delivery",
     "FaultRule",
+    "Grant",
     "Person",
     "RecordedRequest",
     "Room",
@@ -38,6 +42,9 @@ __all__ = [
 ]
 
 PersonType = Literal["person", "bot"]
+
+ACCESS_TOKEN_LIFETIME = 1209599  # seconds (14 days), Webex's `expires_in` of an integration token
+REFRESH_TOKEN_LIFETIME = 7776000  # seconds (90 days), Webex's `refresh_token_expires_in`
 
 DEFAULT_INTERCEPT: dict[str, Any] = {
     "enabled": False,
@@ -254,6 +261,20 @@ class Content:
 
 
 @dataclass
+class Grant:
+    """An OAuth authorization of one person for one integration (client): its refresh token and
+    the access tokens issued under it (`WebexEmulator.grant`, POST /access_token)."""
+
+    refresh_token: str
+    client_id: str
+    person_id: str
+    access_expires_in: int  # lifetime (s) of each access token issued under this grant
+    refresh_deadline: float  # time.monotonic() at which the refresh token expires
+    rotate: bool = False  # a refresh answers a new refresh token (and retires the old one)
+    access_tokens: list[str] = field(default_factory=list)
+
+
+@dataclass
 class FaultRule:
     method: str  # upper case, or "*"
     path_regex: re.Pattern[str]
@@ -276,6 +297,10 @@ class State:
         self.org_id = org_id or new_id("ORGANIZATION")
         self.people: dict[str, Person] = {}
         self.tokens: dict[str, str] = {}  # token -> person id
+        self.token_deadlines: dict[str, float] = {}  # token -> time.monotonic() it expires at (absent: never)
+        self.oauth_clients: dict[str, str] = {}  # client id -> client secret
+        self.grants: dict[str, Grant] = {}  # refresh token -> grant
+        self.refreshes = 0  # successful POST /access_token refreshes
         self.rooms: dict[str, Room] = {}
         self.direct_rooms: dict[frozenset[str], str] = {}
         self.messages: dict[str, dict[str, Any]] = {}  # insertion order = creation order
@@ -324,11 +349,85 @@ class State:
             return person
 
     def person_for_token(self, token: str | None) -> Person | None:
+        """Whose token it is; None for an unknown, expired or revoked token."""
         if not token:
             return None
         with self.lock:
             person_id = self.tokens.get(token)
-            return self.people.get(person_id) if person_id else None
+            if person_id is None or self.token_expired(token):
+                return None
+            return self.people.get(person_id)
+
+    def token_expired(self, token: str) -> bool:
+        with self.lock:
+            deadline = self.token_deadlines.get(token)
+            return deadline is not None and time.monotonic() >= deadline
+
+    def forget_person(self, person_id: str) -> None:
+        """Drop every token and OAuth grant of a person (who was deleted)."""
+        with self.lock:
+            for token in [t for t, owner in self.tokens.items() if owner == person_id]:
+                del self.tokens[token]
+                self.token_deadlines.pop(token, None)
+            for refresh_token in [r for r, g in self.grants.items() if g.person_id == person_id]:
+                del self.grants[refresh_token]
+
+    # ------------------------------------------------------------------ OAuth
+
+    def add_oauth_client(self, client_id: str, client_secret: str) -> None:
+        if not client_id or not client_secret:
+            raise ValueError("an OAuth client needs a non-empty client id and secret")
+        with self.lock:
+            self.oauth_clients[client_id] = client_secret
+
+    def issue_access_token(self, grant: Grant) -> str:
+        """A new access token for the grant's person, valid for `grant.access_expires_in` seconds."""
+        with self.lock:
+            token = secrets.token_urlsafe(48)
+            while token in self.tokens:
+                token = secrets.token_urlsafe(48)
+            self.tokens[token] = grant.person_id
+            self.token_deadlines[token] = time.monotonic() + grant.access_expires_in
+            grant.access_tokens.append(token)
+            return token
+
+    def grant(self, client_id: str, person_id: str, *, refresh_token: str | None = None,
+              access_expires_in: int = ACCESS_TOKEN_LIFETIME, rotate: bool = False) -> tuple[str, str]:
+        if access_expires_in < 1:
+            raise ValueError("access_expires_in must be at least 1 second")
+        if refresh_token is not None and not refresh_token:
+            raise ValueError("refresh_token must not be empty")
+        with self.lock:
+            if client_id not in self.oauth_clients:
+                raise KeyError(f"unknown OAuth client {client_id!r}: add_oauth_client first")
+            if person_id not in self.people:
+                raise KeyError(f"unknown person id {person_id!r}")
+            if refresh_token is None:
+                refresh_token = secrets.token_urlsafe(48)
+                while refresh_token in self.grants:
+                    refresh_token = secrets.token_urlsafe(48)
+            elif refresh_token in self.grants:
+                raise ValueError("that refresh token is already granted")
+            grant = Grant(refresh_token=refresh_token, client_id=client_id, person_id=person_id,
+                          access_expires_in=access_expires_in,
+                          refresh_deadline=time.monotonic() + REFRESH_TOKEN_LIFETIME, rotate=rotate)
+            self.grants[refresh_token] = grant
+            return self.issue_access_token(grant), refresh_token
+
+    def expire_token(self, token: str) -> None:
+        with self.lock:
+            if token not in self.tokens:
+                raise KeyError("unknown access token")
+            self.token_deadlines[token] = float("-inf")
+
+    def revoke_grant(self, refresh_token: str) -> None:
+        with self.lock:
+            grant = self.grants.pop(refresh_token, None)
+            if grant is None:
+                raise KeyError("unknown refresh token")
+            for token in grant.access_tokens:
+                if token in self.tokens:
+                    self.token_deadlines[token] = float("-inf")
 
     def person_by_email(self, email: str) -> Person | None:
         with self.lock:

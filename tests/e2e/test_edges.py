@@ -96,3 +96,29 @@ def test_a_second_server_on_the_same_database_refuses_to_start(world: tuple[Any,
     line = next(x for x in result.stderr.splitlines() if x.startswith("intercept-bot:"))
     assert "another intercept-bot is running against this database" in line
     assert bot.proc is not None and bot.proc.poll() is None  # the first one is unharmed
+
+
+def test_an_expired_admin_token_is_refreshed_and_the_revert_still_happens(
+        world: tuple[Any, People, Chat], tmp_path: Path) -> None:
+    emu, people, chat = world
+    emu.add_oauth_client("intercept-bot-app", "client-secret-0123")
+    access, refresh = emu.grant("intercept-bot-app", people.admin)
+    process = BotProcess(emu, people, tmp_path, approvers="bob@example.com", extra_env={
+        "WEBEX_ADMIN_TOKEN": access, "WEBEX_CLIENT_ID": "intercept-bot-app",
+        "WEBEX_CLIENT_SECRET": "client-secret-0123", "WEBEX_ADMIN_REFRESH_TOKEN": refresh})
+    process.pin_clock()
+    process.register_webhooks()
+    process.start()
+    try:
+        ask_and_submit(chat, people.alice, "intercept me for 2 hours")
+        chat.submit(people.bob, approval_card_for(chat, people.bob), {"intent": "approve", "comment": ""})
+        process.wait_status(people.alice.id, "active")
+        emu.expire_token(access)  # Webex says 401 from now on
+        process.sandbox_clock(3 * 3600)
+        process.wait_status(people.alice.id, "reverted")
+        assert emu.refreshes == 1
+        assert emu.get_intercept(people.alice.id)["enabled"] is False
+    finally:
+        process.stop()
+    log = process.log()
+    assert access not in log and refresh not in log and "client-secret-0123" not in log
