@@ -75,8 +75,12 @@ class Receiver:
 
 
 def _envelope(raw: bytes) -> dict[str, Any] | None:
+    """The envelope of a delivery: JSON in UTF-8 (no byte-order mark: json.loads would also take
+    UTF-16/32, which Webex never sends), with an id that can be stored as text."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return None
     try:
-        envelope = json.loads(raw)
+        envelope = json.loads(raw.decode("utf-8", errors="strict"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(envelope, dict):
@@ -85,6 +89,10 @@ def _envelope(raw: bytes) -> dict[str, Any] | None:
     if not (isinstance(envelope.get("resource"), str) and isinstance(envelope.get("event"), str)
             and isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]
             and len(data["id"]) <= 256):
+        return None
+    try:
+        f"{envelope['resource']}:{data['id']}".encode()  # an unpaired surrogate cannot be stored
+    except UnicodeEncodeError:
         return None
     return envelope
 

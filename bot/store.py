@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.domain.model import InterceptSettings, Request, Status, can_move
-from bot.domain.ports import CardRecord, HistoryEntry, Move
+from bot.domain.ports import AuditEntry, CardRecord, HistoryEntry, Move
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -214,14 +214,14 @@ class SqlStore:
 
     # ------------------------------------------------------------------ requests
 
-    def add_request(self, request: Request) -> None:
+    def add_request(self, request: Request, *, note: str = "requested") -> None:
         row = _to_row(request)
         with self._tx() as tx:
             tx.execute(insert(requests_table).values(**row))
             tx.execute(insert(audit_table).values(
                 at=request.created_at, request_id=request.id, person_id=request.person_id,
                 actor_id=request.person_id, event="status", source=None, target=request.status.value,
-                note="requested", detail=_detail({"person_email": request.person_email, "end_at": request.end_at})))
+                note=note, detail=_detail({"person_email": request.person_email, "end_at": request.end_at})))
 
     def get(self, request_id: str) -> Request | None:
         with self.engine.connect() as connection:
@@ -316,6 +316,16 @@ class SqlStore:
                 at=now, request_id=request.id, person_id=request.person_id, actor_id=actor_id, event=event,
                 note=note[:2000], detail=_detail(detail or {}), tracking_id=tracking_id))
 
+    def audit_after(self, after_id: int, limit: int) -> list[AuditEntry]:
+        """The audit log's rows after `after_id`, oldest first (what is left to announce)."""
+        query = select(audit_table).where(audit_table.c.id > after_id).order_by(audit_table.c.id).limit(limit)
+        with self.engine.connect() as connection:
+            return [AuditEntry(id=row.id, at=row.at, request_id=row.request_id, event=row.event,
+                               source=Status(row.source) if row.source else None,
+                               target=Status(row.target) if row.target else None, actor_id=row.actor_id,
+                               note=row.note, detail=_json(row.detail) or {})
+                    for row in connection.execute(query)]
+
     def audit_rows(self, *, person: str | None = None, since: datetime | None = None,
                    until: datetime | None = None) -> list[dict[str, Any]]:
         """The audit log (with each request's person), oldest first; `person` is an email or id."""
@@ -348,6 +358,13 @@ class SqlStore:
         query = select(cards_table).where(cards_table.c.request_id == request_id, cards_table.c.kind == kind)
         with self.engine.connect() as connection:
             return [_card(row._mapping) for row in connection.execute(query)]
+
+    def live_cards(self, kinds: Iterable[str]) -> list[CardRecord]:
+        """The cards of these kinds whose buttons still work (the sweep withdraws those of settled
+        requests)."""
+        with self.engine.connect() as connection:
+            return [_card(row._mapping) for row in connection.execute(
+                select(cards_table).where(cards_table.c.live.is_(True), cards_table.c.kind.in_(list(kinds))))]
 
     def retire_card(self, message_id: str) -> bool:
         with self._tx() as tx:
@@ -491,6 +508,10 @@ def _detail(values: Mapping[str, Any]) -> dict[str, Any] | None:
             value = value.astimezone(UTC).isoformat()
         detail[key] = value
     return detail or None
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _to_row(request: Request) -> dict[str, Any]:

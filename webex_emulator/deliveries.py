@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import queue
 import threading
 import time
@@ -88,7 +89,7 @@ class Deliverer:
             status = int(failure.code)
             error = f"HTTP {failure.code} {failure.reason}"
             failure.close()
-        except (urllib.error.URLError, OSError, ValueError) as failure:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as failure:
             reason = getattr(failure, "reason", failure)
             error = f"{type(failure).__name__}: {reason}"
         delivery = Delivery(

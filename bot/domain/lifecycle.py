@@ -8,7 +8,9 @@ Rules this module keeps:
   apply that fails for good is undone (or, if it took over, hands the intercept back).
 - Work on one person runs under that person's lock; every state change is a compare-and-set.
 - A revert reads first and only writes when the settings differ from the snapshot; a failing one is
-  retried with backoff for as long as it takes, and the approvers are told, again and again.
+  retried with backoff for as long as it takes.
+- Nobody is told anything from here: every change and failure is in the audit log, written with the
+  change, and `bot.domain.announce` tells people from it (so a crash cannot swallow the news).
 """
 
 from __future__ import annotations
@@ -17,13 +19,9 @@ import enum
 import logging
 import threading
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.domain.model import InterceptSettings, Request, Status
-from bot.domain.notify import Notifier
 from bot.domain.ports import Clock, Move, Scheduler, Store, Webex, WebexError
-from bot.domain.text import escape_markdown
-from bot.domain.timeparse import describe
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +29,10 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=10)
 APPLY_ATTEMPTS = 6  # transient failures of an apply before it is given up (about 15 minutes)
 CANCELLED_NOTE = "cancelled by the requester"
-ALERT_AFTER_ATTEMPTS = 3  # failed revert attempts before approvers are told (then at 6, 12, 24, ...)
+# what became of the settings when an apply failed for good (the note of the move into FAILED)
+KEPT_EARLIER = "Your earlier intercept stays as it was."
+NOTHING_CHANGED = "Nothing was changed."
+AS_BEFORE = "Your settings are as they were before."
 
 
 class Ended(enum.Enum):
@@ -42,23 +43,25 @@ class Ended(enum.Enum):
 
 
 class PersonLocks:
+    """One re-entrant lock per person: work on one person's request and intercept never interleaves
+    (a form handled under it may go on to ask the approvers, which takes it again)."""
+
     def __init__(self) -> None:
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, threading.RLock] = {}
         self._guard = threading.Lock()
 
-    def __call__(self, person_id: str) -> threading.Lock:
+    def __call__(self, person_id: str) -> threading.RLock:
         with self._guard:
-            return self._locks.setdefault(person_id, threading.Lock())
+            return self._locks.setdefault(person_id, threading.RLock())
 
 
 class Lifecycle:
-    def __init__(self, *, webex: Webex, store: Store, scheduler: Scheduler, clock: Clock, notify: Notifier,
-                 locks: PersonLocks, reminder: timedelta = timedelta(minutes=15)) -> None:
+    def __init__(self, *, webex: Webex, store: Store, scheduler: Scheduler, clock: Clock, locks: PersonLocks,
+                 reminder: timedelta = timedelta(minutes=15)) -> None:
         self.webex = webex
         self.store = store
         self.scheduler = scheduler
         self.clock = clock
-        self.notify = notify
         self.locks = locks
         self.reminder = reminder
 
@@ -80,9 +83,8 @@ class Lifecycle:
             if request.start_at is not None and request.start_at > now:
                 return  # not yet: the start job comes back
             if request.end_at is not None and request.end_at <= now:
-                if self.store.move(request.id, Status.APPROVED, Status.EXPIRED, now=now,
-                                   note="expired: its end time passed before it could start"):
-                    self.notify.tell_requester(request, "Your intercept request ended before it could start.")
+                self.store.move(request.id, Status.APPROVED, Status.EXPIRED, now=now,
+                                note="expired: its end time passed before it could start")
                 return
             request = self.store.move(request.id, Status.APPROVED, Status.APPLYING, now=now, note="applying")
             if request is None:
@@ -118,11 +120,6 @@ class Lifecycle:
         if active is None:
             return
         self.schedule_timers(active)
-        until = describe(end_at.astimezone(ZoneInfo(active.zone)))
-        self.notify.tell_requester(active, (
-            f"Your phone is now intercepted until {until}. "
-            "I will put your previous settings back then. Say `cancel` to end it early."))
-        self.notify.tell_approvers(f"Intercept for {escape_markdown(active.person_name)} is on until {until}.")
 
     def _take_snapshot(self, request: Request,
                        now: datetime) -> tuple[Request, InterceptSettings | None] | None:
@@ -155,48 +152,34 @@ class Lifecycle:
 
     def _apply_failed(self, request: Request, error: WebexError, now: datetime) -> None:
         attempts = request.attempts + 1
-        self._audit_error(request, error, now, attempts)
+        self._audit_error(request, error, now, attempts, "apply")
         log.warning("applying request %s failed (attempt %d): %s", request.id, attempts, error)
         if error.transient and attempts < APPLY_ATTEMPTS:
             retry_at = now + backoff(attempts)
             self.store.change(request.id, Status.APPLYING, now=now,
                               changes={"attempts": attempts, "retry_at": retry_at, "error": str(error)})
             self.scheduler.schedule_apply(request.id, retry_at)
-            if attempts == 1:
-                self.notify.tell_requester(request, "Webex did not take your intercept on the first try; "
-                                                    "I am retrying.")
             return
+        # The move into FAILED carries, as its note, what became of the person's settings: the
+        # announcer tells the requester and the approvers (bot.domain.announce).
         changes = {"attempts": 0, "retry_at": None, "error": str(error)}
-        note = f"apply failed: {error}"
         if request.replaces_id:  # it took over an intercept: hand that back, unchanged
             moved = self.store.move_together([
-                Move(request.id, Status.APPLYING, Status.FAILED, note=note, changes=changes),
+                Move(request.id, Status.APPLYING, Status.FAILED, note=KEPT_EARLIER, changes=changes),
                 Move(request.replaces_id, Status.REPLACED, Status.ACTIVE, note=f"handed back: {request.id} failed"),
             ], now=now)
-            if moved is None:
-                return
-            failed, kept = moved
-            self.scheduler.unschedule(failed.id)
-            self.schedule_timers(kept)
-            self._tell_failed(failed, error, "Your earlier intercept stays as it was.")
+            if moved is not None:
+                self.scheduler.unschedule(moved[0].id)
+                self.schedule_timers(moved[1])
         elif request.snapshot is None:  # nothing was changed
-            failed_ = self.store.move(request.id, Status.APPLYING, Status.FAILED, now=now, note=note,
-                                      changes=changes)
-            if failed_ is not None:
-                self.scheduler.unschedule(failed_.id)
-                self._tell_failed(failed_, error, "Nothing was changed.")
-        else:  # the PUT may have gone through: undo it (the revert ends in FAILED, then tells)
-            undoing = self.store.move(request.id, Status.APPLYING, Status.REVERTING, now=now, note=note,
-                                      changes=changes)
+            if self.store.move(request.id, Status.APPLYING, Status.FAILED, now=now, note=NOTHING_CHANGED,
+                               changes=changes):
+                self.scheduler.unschedule(request.id)
+        else:  # the PUT may have gone through: undo it (the revert ends in FAILED)
+            undoing = self.store.move(request.id, Status.APPLYING, Status.REVERTING, now=now,
+                                      note=f"apply failed: {error}", changes=changes)
             if undoing is not None:
-                self._revert(undoing.id, None, note)
-
-    def _tell_failed(self, request: Request, error: WebexError | str, outcome: str) -> None:
-        message = error.message if isinstance(error, WebexError) else error
-        self.notify.tell_requester(request, f"Your intercept could not be applied: {escape_markdown(message)}. "
-                                            f"{outcome} An approver has been told.")
-        self.notify.tell_approvers(f"Applying the intercept for {escape_markdown(request.person_name)} failed: "
-                                   f"{escape_markdown(message)}. {outcome}")
+                self._revert(undoing.id, None, "undoing a failed apply")
 
     # ------------------------------------------------------------------ revert
 
@@ -235,19 +218,11 @@ class Lifecycle:
         target = Status.REVERTED if applied else self._undone_as(request)
         done = self.store.move(
             request.id, Status.REVERTING, target, now=now, actor_id=actor_id,
-            note="previous settings restored" if applied else "undone: settings as before",
+            note="previous settings restored" if applied else AS_BEFORE,
             changes={"reverted_at": now, "attempts": 0, "retry_at": None, **({"error": ""} if applied else {})})
         if done is None:
             return False
         self.scheduler.unschedule(done.id)
-        if target is Status.FAILED:
-            self._tell_failed(done, done.error or "Webex refused it", "Your settings are as they were before.")
-            return True
-        if target is Status.CANCELLED:
-            self.notify.tell_requester(done, "Cancelled: your previous call settings are back.")
-            return True
-        self.notify.tell_requester(done, "Your intercept has ended and your previous call settings are back.")
-        self._tell_if_overwritten(done, before)
         return True
 
     def _undone_as(self, request: Request) -> Status:
@@ -255,37 +230,20 @@ class Lifecycle:
         into = [h for h in self.store.history(request.id) if h.target is Status.REVERTING]
         return Status.CANCELLED if into and into[-1].note.startswith(CANCELLED_NOTE) else Status.FAILED
 
-    def _audit_error(self, request: Request, error: WebexError, now: datetime, attempt: int) -> None:
+    def _audit_error(self, request: Request, error: WebexError, now: datetime, attempt: int, phase: str) -> None:
+        """Every failure is in the audit log (the announcer tells the requester and approvers from it)."""
         self.store.audit(request, "webex error", now=now, note=str(error), tracking_id=error.tracking_id,
                          detail={"operation": error.operation, "status": error.status, "attempt": attempt,
-                                 "transient": error.transient})
+                                 "transient": error.transient, "phase": phase})
 
     def _revert_failed(self, request: Request, error: WebexError, now: datetime) -> None:
         attempts = request.attempts + 1
-        self._audit_error(request, error, now, attempts)
+        self._audit_error(request, error, now, attempts, "revert")
         retry_at = now + backoff(attempts)
         log.warning("reverting request %s failed (attempt %d): %s", request.id, attempts, error)
         self.store.change(request.id, Status.REVERTING, now=now,
                           changes={"attempts": attempts, "retry_at": retry_at, "error": str(error)})
         self.scheduler.schedule_revert(request.id, retry_at)
-        if attempts % ALERT_AFTER_ATTEMPTS == 0 and _power_of_two(attempts // ALERT_AFTER_ATTEMPTS):  # 3, 6, 12..
-            self.notify.tell_approvers(
-                f"Putting back the call settings of {escape_markdown(request.person_name)} has failed "
-                f"{attempts} times ({escape_markdown(str(error))}). I keep trying; please check the admin "
-                "token and Webex.")
-
-    def _tell_if_overwritten(self, done: Request, before: InterceptSettings) -> None:
-        """Someone else changed the settings while the intercept was on: say what the revert overwrote."""
-        requested, snapshot = done.requested, done.snapshot
-        if requested is None or snapshot is None:
-            return
-        if not requested.differences(before) or not snapshot.differences(before):
-            return  # as the bot left them, or already put back by an earlier attempt
-        changed = ", ".join(requested.differences(before))
-        self.notify.tell_approvers(
-            f"While {escape_markdown(done.person_name)} was intercepted, someone else changed their intercept "
-            f"settings ({escape_markdown(changed)}). The revert put back the settings from before the "
-            "intercept, overwriting those changes.")
 
     # ------------------------------------------------------------------ ending early
 
@@ -361,7 +319,3 @@ class Lifecycle:
 
 def backoff(attempts: int) -> timedelta:
     return min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 16)), RETRY_MAX)
-
-
-def _power_of_two(value: int) -> bool:
-    return value > 0 and value & (value - 1) == 0

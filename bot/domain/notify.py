@@ -43,8 +43,14 @@ class Notifier:
                     log.warning("could not answer a card action: %s", error)
                     return
 
-    def delete(self, message_id: str) -> None:
+    def delete(self, message_id: str) -> bool:
+        """True when the message is gone (deleted now, or before); False when Webex did not answer."""
         try:
             self.webex.delete_message(message_id)
         except WebexError as error:
-            log.warning("could not delete card message: %s", error)
+            if error.transient:
+                log.warning("could not delete card message (trying again later): %s", error)
+                return False
+            if error.status != 404:
+                log.warning("could not delete card message: %s", error)
+        return True

@@ -92,6 +92,21 @@ class CardRecord:
 
 
 @dataclass(frozen=True)
+class AuditEntry:
+    """One row of the audit log: a status change (event "status") or a change in Webex."""
+
+    id: int
+    at: datetime
+    request_id: str
+    event: str
+    source: Status | None
+    target: Status | None
+    actor_id: str | None
+    note: str
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
     source: Status | None
@@ -112,7 +127,7 @@ class Move:
 
 
 class Store(Protocol):
-    def add_request(self, request: Request) -> None: ...
+    def add_request(self, request: Request, *, note: str = "requested") -> None: ...
     def get(self, request_id: str) -> Request | None: ...
     def move(self, request_id: str, source: Status | Iterable[Status], target: Status, *,
              now: datetime, actor_id: str | None = None, note: str = "",
@@ -131,6 +146,10 @@ class Store(Protocol):
     def remember_person(self, email: str, person_id: str) -> None: ...
     def known_person_id(self, email: str) -> str | None: ...
     def save_greeting(self, request_id: str, file_name: str, data: bytes) -> None: ...
+    def audit_after(self, after_id: int, limit: int) -> list[AuditEntry]: ...
+    def get_setting(self, key: str) -> str | None: ...
+    def set_setting(self, key: str, value: str) -> None: ...
+    def live_cards(self, kinds: Iterable[str]) -> list[CardRecord]: ...
     def audit(self, request: Request, event: str, *, now: datetime, note: str = "",
               detail: Mapping[str, Any] | None = None, tracking_id: str | None = None,
               actor_id: str | None = None) -> None: ...

@@ -11,17 +11,19 @@ settings) goes to them in a direct message.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import form, greeting
+from bot.domain.announce import EXTENSION, FORM_CANCELLED, Announcer
 from bot.domain.commands import Kind, parse_command
 from bot.domain.lifecycle import Ended, Lifecycle, PersonLocks
 from bot.domain.model import OPEN_STATES, InterceptSettings, Person, Request, Status
@@ -37,7 +39,7 @@ from bot.domain.ports import (
     Webex,
     WebexError,
 )
-from bot.domain.text import escape_markdown, quote_block
+from bot.domain.text import escape_markdown
 from bot.domain.timeparse import describe, parse_window
 from cards import approval as approval_cards
 from cards import form as form_cards
@@ -46,6 +48,8 @@ from cards import status as status_cards
 log = logging.getLogger(__name__)
 
 INTENT = "intent"
+NO_APPROVER = ("There is nobody but you to approve this, so I cannot send it. Ask an administrator to add "
+               "approvers.")
 CARD_RECORD_WAIT = 10.0  # seconds a click on an unknown card waits for cards being recorded
 PENDING_SHOWN = 10  # approval cards `pending` sends at most
 
@@ -68,6 +72,21 @@ class Where:
     to_person_id: str | None = None
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def announcing(method: Callable[Concatenate[InterceptService, P], R]) -> Callable[Concatenate[InterceptService, P], R]:
+    """An entry point (a webhook event, a timer): whatever it changed is announced when it ends."""
+    @functools.wraps(method)
+    def wrapper(self: InterceptService, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.announcer.flush()
+    return wrapper
+
+
 class InterceptService:
     def __init__(self, *, webex: Webex, store: Store, scheduler: Scheduler, clock: Clock, policy: Policy,
                  bot: Person) -> None:
@@ -79,19 +98,23 @@ class InterceptService:
         self.bot = bot
         self.notify = Notifier(webex, approvers=policy.approvers, approval_room_id=policy.approval_room_id)
         self.locks = PersonLocks()
-        self.lifecycle = Lifecycle(webex=webex, store=store, scheduler=scheduler, clock=clock, notify=self.notify,
-                                   locks=self.locks, reminder=policy.reminder)
+        self.lifecycle = Lifecycle(webex=webex, store=store, scheduler=scheduler, clock=clock, locks=self.locks,
+                                   reminder=policy.reminder)
+        self.announcer = Announcer(store=store, notify=self.notify, clock=clock)
         self._cards_sending = 0
         self._cards_cond = threading.Condition()
 
     # ------------------------------------------------------------------ timers' entry points
 
+    @announcing
     def apply(self, request_id: str) -> None:
         self.lifecycle.apply(request_id)
 
+    @announcing
     def revert(self, request_id: str) -> bool:
         return self.lifecycle.revert(request_id)
 
+    @announcing
     def remind(self, request_id: str) -> None:
         """Before the end: tell the requester, with End now and Extend buttons."""
         request = self.store.get(request_id)
@@ -107,10 +130,12 @@ class InterceptService:
                         f"Your intercept ends {until}. Extend it or end it now on the card.",
                         Where(room_id=request.room_id), recipient=request.person_id)
 
+    @announcing
     def sweep(self) -> None:
         """Reconcile (every minute and at start-up): due reverts and applies, approvers not reached
         yet, requests nobody decided on."""
         self.lifecycle.sweep()
+        self._withdraw_stale_cards()
         now = self.clock.now()
         for request in self.store.with_status([Status.ACTIVE]):  # reminders a timer missed (down, clock moved)
             if request.end_at and request.end_at - self.policy.reminder <= now < request.end_at \
@@ -122,12 +147,30 @@ class InterceptService:
         for request in self.store.with_status([Status.FORM_SENT]):
             self._expire_if_stale(request, now)
 
+    @announcing
+    def _withdraw_stale_cards(self) -> None:
+        """Buttons of a request that has moved on stop working: its cards are withdrawn here too,
+        in case the process died between the change and the withdrawal."""
+        expected = {"form": Status.FORM_SENT, "approval": Status.AWAITING_APPROVAL, "reminder": Status.ACTIVE}
+        seen: dict[str, Request | None] = {}
+        for card in self.store.live_cards(expected):
+            if card.request_id not in seen:
+                seen[card.request_id] = self.store.get(card.request_id)
+            request = seen[card.request_id]
+            if request is None or request.status is expected[card.kind]:
+                continue
+            if card.kind == "approval":
+                self._close_approval_cards(request.id)
+            else:
+                self._withdraw(card)
+
     def recover(self) -> None:
         self.lifecycle.recover()
         self.sweep()
 
     # ------------------------------------------------------------------ conversation
 
+    @announcing
     def handle_message(self, message: ChatMessage) -> None:
         if message.person_id == self.bot.id:
             return
@@ -325,6 +368,7 @@ class InterceptService:
             self.store.add_card(CardRecord(sent.id, request.id, kind, sent.room_id, recipient, True))
         return sent
 
+    @announcing
     def handle_action(self, action: CardAction) -> None:
         record = self.store.card(action.message_id)
         if record is None:  # perhaps a card still being recorded: wait for the sends in flight
@@ -343,7 +387,9 @@ class InterceptService:
         if request is None:
             return
         if record.kind == "form":
-            self._form_action(action, record, request, intent)
+            with self.locks(request.person_id):  # one click on a person's form at a time (double clicks)
+                latest, record = self.store.get(request.id), self.store.card(record.message_id) or record
+                self._form_action(action, record, latest or request, intent)
         elif record.kind == "approval":
             self._approval_action(action, request, intent)
         elif record.kind == "reminder":
@@ -361,9 +407,8 @@ class InterceptService:
         now = self.clock.now()
         if intent == "cancel":
             if self.store.move(request.id, Status.FORM_SENT, Status.CANCELLED, now=now,
-                               actor_id=action.person_id, note="cancelled from the form"):
+                               actor_id=action.person_id, note=FORM_CANCELLED):
                 self._retire_cards(request.id, "form")
-                self.notify.tell_requester(request, "Cancelled: nothing was changed.")
             return
         if intent != "submit":
             self.notify.reply(action, "I did not understand that button.")
@@ -384,6 +429,9 @@ class InterceptService:
                             Where(room_id=request.room_id))
             return
         valid = submission.valid
+        if not self._recipients(request):
+            self.notify.reply(action, NO_APPROVER)
+            return
         moved = self.store.move(
             request.id, Status.FORM_SENT, Status.AWAITING_APPROVAL, now=now, actor_id=action.person_id,
             note="form submitted", changes={"requested": valid.settings, "start_at": valid.start_at,
@@ -391,10 +439,9 @@ class InterceptService:
                                             "draft": submission.values, "draft_note": ""})
         if moved is not None:
             self._retire_cards(request.id, "form")
-            self._ask_approvers(moved, f"Sent for approval: intercept {self._span(moved, ZoneInfo(moved.zone))}. "
-                                       "I will tell you when an approver has decided.")
+            self._ask_approvers(moved)
 
-    def _ask_approvers(self, request: Request, told: str) -> None:
+    def _ask_approvers(self, request: Request) -> None:
         """A request now waiting for approval replaces the person's older open ones; approvers are asked."""
         now = self.clock.now()
         for older in self.store.for_person(request.person_id, [Status.AWAITING_APPROVAL, Status.APPROVED]):
@@ -403,13 +450,6 @@ class InterceptService:
                     actor_id=request.person_id, note="replaced by a newer request from the requester"):
                 self.scheduler.unschedule(older.id)
                 self._close_approval_cards(older.id)
-        if not self._recipients(request):
-            if self.store.move(request.id, Status.AWAITING_APPROVAL, Status.CANCELLED, now=now,
-                               note="no approver other than the requester is configured"):
-                self.notify.tell_requester(request, "There is nobody but you to approve this request, so I "
-                                                    "cannot send it. Ask an administrator to add approvers.")
-            return
-        self.notify.tell_requester(request, told)
         self.send_approval_cards(request)
 
     def _recipients(self, request: Request) -> list[str]:
@@ -475,8 +515,6 @@ class InterceptService:
             if self.store.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=now,
                                note="expired: its end time passed before anyone approved"):
                 self._close_approval_cards(request.id)
-                self.notify.tell_requester(request, "Your intercept request expired: its end time passed "
-                                                    "before approval.")
             self.notify.reply(action, "This request's end time has already passed, so it cannot be approved.")
             return
         target = Status.APPROVED if intent == "approve" else Status.REJECTED
@@ -488,15 +526,10 @@ class InterceptService:
             self.notify.reply(action, already_decided_text(self.store.get(request.id) or request))
             return
         self._close_approval_cards(decided.id)
-        name = escape_markdown(clicker.display_name)
         if target is Status.REJECTED:
-            because = f" Comment: {quote_block(comment)}" if comment else ""
-            self.notify.tell_requester(decided, f"Your intercept request was rejected by {name}.{because}")
             return
         if decided.start_at is not None and decided.start_at > now:
             self.scheduler.schedule_apply(decided.id, decided.start_at)
-            start = describe(decided.start_at.astimezone(ZoneInfo(decided.zone)))
-            self.notify.tell_requester(decided, f"Approved by {name}. Your intercept starts {start}.")
             return
         self.lifecycle.apply(decided.id)
 
@@ -529,8 +562,7 @@ class InterceptService:
         else:
             self.notify.reply(action, "I did not understand that button.")
             return
-        if self.store.retire_card(record.message_id):
-            self.notify.delete(record.message_id)
+        self._withdraw(record)
 
     # ------------------------------------------------------------------ cancel, extend, approvers' views
 
@@ -605,11 +637,11 @@ class InterceptService:
             person_name=active.person_name, zone=active.zone, room_id=active.room_id,
             status=Status.AWAITING_APPROVAL, created_at=now, updated_at=now, start_at=None, end_at=new_end,
             requested=active.requested, reason=active.reason, replaces_id=active.id)
-        self.store.add_request(extension)
-        current_end = describe(active.end_at.astimezone(zone), now.astimezone(zone))
-        self._ask_approvers(extension, f"I asked the approvers to extend your intercept until {until}. Until "
-                                       f"they decide, it still ends {current_end}.")
-        return ""
+        if not self._recipients(extension):
+            return NO_APPROVER
+        self.store.add_request(extension, note=EXTENSION)
+        self._ask_approvers(extension)
+        return ""  # the announcer says it was sent to the approvers
 
     def _approver_command(self, message: ChatMessage, kind: Kind, where: Where) -> None:
         person = self.webex.person(message.person_id)
@@ -713,13 +745,19 @@ class InterceptService:
             self._close_approval_cards(request.id)
         else:
             self._retire_cards(request.id, "form")
-        self.notify.tell_requester(request, f"Your intercept request expired: {why}. Ask again any time.")
         return True
 
     def _retire_cards(self, request_id: str, kind: str) -> None:
         for card in self.store.cards_for(request_id, kind):
-            if card.live and self.store.retire_card(card.message_id):
-                self.notify.delete(card.message_id)
+            self._withdraw(card)
+
+    def _withdraw(self, card: CardRecord) -> bool:
+        """Take a card's buttons away: the message goes first, then the record, so a crash or a
+        Webex failure in between leaves the record live and the sweep tries again. True for the
+        one call that retired it."""
+        if not card.live or not self.notify.delete(card.message_id):
+            return False
+        return self.store.retire_card(card.message_id)
 
     def _close_approval_cards(self, request_id: str) -> None:
         """A card cannot be edited: replace each live approval card by the outcome, without buttons."""
@@ -728,9 +766,8 @@ class InterceptService:
             return
         outcome = self._outcome(request)
         for card in self.store.cards_for(request_id, "approval"):
-            if not (card.live and self.store.retire_card(card.message_id)):
+            if not self._withdraw(card):
                 continue
-            self.notify.delete(card.message_id)
             viewer = None if card.recipient.startswith("room:") else self._known_person(card.recipient.split("#")[0])
             try:
                 self.webex.send(room_id=card.room_id, markdown=approval_cards.outcome_markdown(request, outcome),

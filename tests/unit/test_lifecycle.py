@@ -181,7 +181,7 @@ def test_approvers_not_reached_are_asked_again_by_the_sweep(tmp_path) -> None:
     world = World(tmp_path)
     world.say(ALICE, "intercept me until Friday")
     form = world.live_card("form")
-    world.webex.faults["send"] = [None, transient()]  # "sent for approval" goes; Bob's card does not
+    world.webex.faults["send"] = [transient()]  # Bob's card does not go (the news after it does)
     world.click(ALICE, form, {"intent": "submit", "incoming.type": "INTERCEPT_ALL",
                               "incoming.announcements.greeting": "DEFAULT", "outgoing.type": "INTERCEPT_ALL",
                               "until.date": "2026-12-04"})
@@ -199,7 +199,8 @@ def test_a_request_nobody_else_can_approve_is_not_left_waiting(tmp_path) -> None
     world.click(ALICE, world.live_card("form"), {"intent": "submit", "incoming.type": "INTERCEPT_ALL",
                                                  "incoming.announcements.greeting": "DEFAULT",
                                                  "outgoing.type": "INTERCEPT_ALL", "until.date": "2026-12-04"})
-    assert world.store.for_person("alice", [Status.CANCELLED])
+    assert world.store.for_person("alice", [Status.FORM_SENT])  # the form stays; nothing waits in vain
+    assert world.store.for_person("alice", [Status.AWAITING_APPROVAL]) == []
     assert world.webex.said("nobody but you to approve")
 
 

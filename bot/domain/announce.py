@@ -1,0 +1,163 @@
+"""Telling people what happened, from the audit log.
+
+Every status change, and every change or failure in Webex, is written to the audit log in the same
+transaction as the change itself. The announcer reads the log in order from a stored cursor and
+sends the messages each row calls for, so a crash between a change and the telling of it loses
+nothing: the next flush (after the handler, after each timer, at every sweep, at start-up) tells.
+A message may, rarely, come twice (sent, then the process dies before the cursor moves); never
+not at all. Rows older than a day are passed over, so a long outage does not end in a flood.
+
+Answers to the person who just acted (a click refused, "cancelled your pending request") are
+replies, sent by the service directly; this module is for news.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.model import InterceptSettings, Request, Status
+from bot.domain.notify import Notifier
+from bot.domain.ports import AuditEntry, Clock, Store, WebexError
+from bot.domain.text import escape_markdown, quote_block
+from bot.domain.timeparse import describe
+
+log = logging.getLogger(__name__)
+
+CURSOR = "announced_up_to"
+MAX_AGE = timedelta(hours=24)
+BATCH = 200
+ALERT_EVERY = 3  # a failing revert is reported at attempts 3, 6, 12, 24, ...
+
+# notes the service and the lifecycle give moves, which decide what is said
+FORM_CANCELLED = "cancelled from the form"
+EXTENSION = "extension requested"
+
+
+class Announcer:
+    def __init__(self, *, store: Store, notify: Notifier, clock: Clock) -> None:
+        self.store = store
+        self.notify = notify
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def flush(self) -> None:
+        """Send what the audit log has that was not told yet. Never raises."""
+        try:
+            with self._lock:
+                self._flush()
+        except Exception:
+            log.exception("could not announce")
+
+    def _flush(self) -> None:
+        cursor = int(self.store.get_setting(CURSOR) or 0)
+        while True:
+            rows = self.store.audit_after(cursor, BATCH)
+            if not rows:
+                return
+            for row in rows:
+                if row.at >= self.clock.now() - MAX_AGE:
+                    try:
+                        self._announce(row)
+                    except WebexError as error:
+                        if error.transient:
+                            log.warning("announcing later: %s", error)
+                            return  # keep the cursor: the next flush tries again
+                        log.warning("could not announce audit row %d: %s", row.id, error)
+                cursor = row.id
+                self.store.set_setting(CURSOR, str(cursor))
+
+    def _announce(self, row: AuditEntry) -> None:
+        request = self.store.get(row.request_id)
+        if request is None:
+            return
+        if row.event == "status":
+            self._status(row, request)
+        elif row.event == "webex error":
+            self._webex_error(row, request)
+        elif row.event == "reverted":
+            self._overwritten(row, request)
+
+    def _status(self, row: AuditEntry, request: Request) -> None:
+        target, source = row.target, row.source
+        name = escape_markdown(request.person_name)
+        tell = self.notify.tell_requester
+        if target is Status.AWAITING_APPROVAL and source is Status.FORM_SENT:
+            tell(request, f"Sent for approval: intercept {span(request)}. I will tell you when an approver "
+                          "has decided.")
+        elif target is Status.AWAITING_APPROVAL and row.note == EXTENSION:
+            current = self.store.get(request.replaces_id) if request.replaces_id else None
+            still = f" Until they decide, it still ends {when(current.end_at, request)}." \
+                if current is not None and current.end_at else ""
+            tell(request, f"I asked the approvers to extend your intercept until {when(request.end_at, request)}."
+                          + still)
+        elif target is Status.APPROVED and request.start_at is not None and request.start_at > row.at:
+            tell(request, f"Approved by {escape_markdown(request.decided_by_name or 'an approver')}. "
+                          f"Your intercept starts {when(request.start_at, request)}.")
+        elif target is Status.REJECTED:
+            comment = f" Comment: {quote_block(request.decision_comment)}" if request.decision_comment else ""
+            tell(request, f"Your intercept request was rejected by "
+                          f"{escape_markdown(request.decided_by_name or 'an approver')}.{comment}")
+        elif target is Status.ACTIVE and source is Status.APPLYING:
+            until = when(request.end_at, request)
+            tell(request, f"Your phone is now intercepted until {until}. I will put your previous settings back "
+                          "then. Say `cancel` to end it early.")
+            self.notify.tell_approvers(f"Intercept for {name} is on until {until}.")
+        elif target is Status.REVERTED:
+            tell(request, "Your intercept has ended and your previous call settings are back.")
+        elif target is Status.FAILED:
+            error = escape_markdown(_error_message(request.error) or "Webex refused it")
+            tell(request, f"Your intercept could not be applied: {error}. {row.note} An approver has been told.")
+            self.notify.tell_approvers(f"Applying the intercept for {name} failed: {error}. {row.note}")
+        elif target is Status.EXPIRED:
+            tell(request, f"Your intercept request {escape_markdown(row.note)}. Ask again any time.")
+        elif target is Status.CANCELLED and source is Status.REVERTING:
+            tell(request, "Cancelled: your previous call settings are back.")
+        elif target is Status.CANCELLED and row.note == FORM_CANCELLED:
+            tell(request, "Cancelled: nothing was changed.")
+
+    def _webex_error(self, row: AuditEntry, request: Request) -> None:
+        phase, attempt = row.detail.get("phase"), int(row.detail.get("attempt") or 0)
+        if phase == "apply" and attempt == 1 and row.detail.get("transient"):
+            self.notify.tell_requester(request, "Webex did not take your intercept on the first try; I am retrying.")
+        elif phase == "revert" and attempt % ALERT_EVERY == 0 and _power_of_two(attempt // ALERT_EVERY):
+            self.notify.tell_approvers(
+                f"Putting back the call settings of {escape_markdown(request.person_name)} has failed {attempt} "
+                f"times ({escape_markdown(row.note)}). I keep trying; please check the admin token and Webex.")
+
+    def _overwritten(self, row: AuditEntry, request: Request) -> None:
+        """Someone else changed the settings while the intercept was on: say what the revert overwrote."""
+        before = row.detail.get("before")
+        if not isinstance(before, dict) or request.requested is None or request.snapshot is None:
+            return
+        found = InterceptSettings.from_api(before)
+        if not request.requested.differences(found) or not request.snapshot.differences(found):
+            return  # as the bot left them, or already put back by an earlier attempt
+        changed = ", ".join(request.requested.differences(found))
+        self.notify.tell_approvers(
+            f"While {escape_markdown(request.person_name)} was intercepted, someone else changed their intercept "
+            f"settings ({escape_markdown(changed)}). The revert put back the settings from before the intercept, "
+            "overwriting those changes.")
+
+
+def when(at: object, request: Request) -> str:
+    return describe(at.astimezone(ZoneInfo(request.zone))) if isinstance(at, datetime) else "(no end)"
+
+
+def span(request: Request) -> str:
+    until = when(request.end_at, request)
+    if request.start_at is None:
+        return f"as soon as it is approved, until {until}"
+    return f"from {when(request.start_at, request)} until {until}"
+
+
+def _error_message(error: str) -> str:
+    """The readable part of a stored WebexError text ("operation: HTTP 403: message (tracking id ...)")."""
+    text = error.split(": ", 1)[1] if ": " in error else error
+    return text.split(" (tracking id", 1)[0]
+
+
+def _power_of_two(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
