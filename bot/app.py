@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,10 +55,7 @@ class BotApp:
 
     def start(self) -> None:
         self.store.create_schema()
-        holder = self.lease.take(datetime.now(UTC))
-        if holder is not None:
-            raise StartupError(f"another intercept-bot is running against this database ({holder.describe()}): "
-                               "run exactly one process per database")
+        self._take_lease()
         if self.config.sandbox:
             sandbox = SandboxClock(self.store)
             log.warning("INTERCEPT_SANDBOX is on: the clock can be moved (offset now %s). Never in production.",
@@ -128,15 +126,37 @@ class BotApp:
                 log.exception("could not release the scheduler lease")
         self.engine.dispose()
 
-    def renew_lease(self) -> None:
-        """At every sweep. A process that lost the lease (it stalled for longer than the lease
-        and another took over) stops its timers and workers and reports itself unhealthy."""
-        holder = self.lease.take(datetime.now(UTC))
-        if holder is None or self.lease_lost:
-            return
-        self.lease_lost = True
-        log.error("another intercept-bot took over this database (%s): this one stops working", holder.describe())
-        threading.Thread(target=self._stop_work, name="lease-lost", daemon=True).start()
+    def _take_lease(self) -> None:
+        """Exactly one scheduler per database. A holder on this host that is alive is a second
+        process started by mistake: stop at once. A holder on another host may be a replaced
+        instance that died without releasing (SIGKILL): wait for its lease to run out."""
+        deadline = time.monotonic() + self.lease.ttl.total_seconds() + 5
+        while (holder := self.lease.take(datetime.now(UTC))) is not None:
+            if holder.host == self.lease.me.host or time.monotonic() > deadline:
+                raise StartupError(f"another intercept-bot is running against this database ({holder.describe()}): "
+                                   "run exactly one process per database")
+            log.warning("waiting for the scheduler lease of another instance (%s)", holder.describe())
+            time.sleep(min(5.0, max(deadline - time.monotonic(), 0.1)))
+        self._lease_thread = threading.Thread(target=self._keep_lease, name="lease", daemon=True)
+        self._lease_thread.start()
+
+    def _keep_lease(self) -> None:
+        """Renews the lease on its own clock (a slow sweep must not let it run out). A process
+        that lost it (it stalled for longer than the lease and another took over) stops its
+        timers and workers and reports itself unhealthy."""
+        period = self.lease.ttl.total_seconds() / 3
+        while not self._stopped.wait(period):
+            try:
+                holder = self.lease.take(datetime.now(UTC))
+            except Exception:
+                log.exception("could not renew the scheduler lease")
+                continue
+            if holder is not None and not self.lease_lost:
+                self.lease_lost = True
+                log.error("another intercept-bot took over this database (%s): this one stops working",
+                          holder.describe())
+                self._stop_work()
+                return
 
     def _stop_work(self) -> None:
         if self.worker:
@@ -178,7 +198,6 @@ class _Timers:
 
     def sweep(self) -> None:
         assert self.app.service is not None
-        self.app.renew_lease()
         if self.app.lease_lost:
             return
         self.app.clock.refresh()

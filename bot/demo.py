@@ -24,6 +24,7 @@ emulator's API. The database and the log go to a temporary folder (removed at ex
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import secrets
@@ -88,6 +89,8 @@ class Demo(Host):
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8765, data_dir: str | os.PathLike[str] | None = None,
                  node_modules: Path | None = None) -> None:
+        if not _is_loopback(host):  # the page hands out every sandbox person's token
+            raise ValueError(f"the demo only listens on loopback, not on {host!r}")
         self.host = host
         self.port = port
         self.node_modules = node_modules or node_modules_dir()
@@ -289,6 +292,15 @@ def _log_to(path: Path, secret_values: Sequence[str]) -> Callable[[], None]:
             logging.getLogger(name).setLevel(level)
 
     return restore
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def run_demo(*, host: str = "127.0.0.1", port: int = 8765, data_dir: str | None = None,

@@ -21,7 +21,7 @@ LEASE_KEY = "scheduler_lease"
 
 
 class LeaseStore(Protocol):
-    def swap_setting(self, key: str, update: Callable[[str | None], str | None]) -> str | None: ...
+    def swap_setting(self, key: str, change: Callable[[str | None], str | None]) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ requests_table = Table(
     Column("applied_at", UTCDateTime()),
     Column("reverted_at", UTCDateTime()),
     Column("replaces_id", String(64)),
+    Column("extends_id", String(64)),
     Column("error", Text(), nullable=False, default=""),
     Column("greeting_file", String(300), nullable=False, default=""),
     Column("attempts", Integer(), nullable=False, default=0),
@@ -155,6 +156,7 @@ settings_table = Table(
 
 _SETTINGS_FIELDS = ("requested", "snapshot")
 WRITE_OPTION = "intercept_bot_write"
+WRITERS_LOCK = 7_411_000  # PostgreSQL advisory lock key: one writer at a time
 
 
 
@@ -206,10 +208,15 @@ class SqlStore:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        """A write transaction (on SQLite it takes the write lock up front: see make_engine)."""
+        """A write transaction. Writers take turns on every backend: SQLite takes its write lock up
+        front (see make_engine), PostgreSQL an advisory lock. So audit rows commit in id order (the
+        announcer reads them by id and must never skip one that commits late), and read-then-write
+        steps never interleave."""
         with self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
                 yield connection
 
     # ------------------------------------------------------------------ requests
@@ -472,19 +479,21 @@ class SqlStore:
             if updated.rowcount == 0:
                 tx.execute(insert(settings_table).values(key=key, value=value))
 
-    def swap_setting(self, key: str, update: Callable[[str | None], str | None]) -> str | None:
+    def swap_setting(self, key: str, change: Callable[[str | None], str | None]) -> str | None:
         """Read and replace one setting in one write transaction (None deletes it); returns the new value."""
         with self._tx() as tx:
             row = tx.execute(select(settings_table.c.value).where(settings_table.c.key == key)
                              .with_for_update()).first()
             old = str(row.value) if row else None
-            new = update(old)
+            new = change(old)
             if new == old:
                 return new
-            if row is not None:
+            if new is None:
                 tx.execute(delete(settings_table).where(settings_table.c.key == key))
-            if new is not None:
+            elif row is None:
                 tx.execute(insert(settings_table).values(key=key, value=new))
+            else:
+                tx.execute(update(settings_table).where(settings_table.c.key == key).values(value=new))
         return new
 
     def ping(self) -> None:

@@ -99,10 +99,13 @@ class AdminToken:
         return self.refreshable and time.monotonic() > self.expires - self.MARGIN
 
     def renew(self, refused: str | None = None) -> str:
-        """A fresh token (once per refusal: a token other threads renewed meanwhile is reused)."""
+        """A fresh token: once per refusal of a token (`refused`, the one the failed call used) or
+        once when it is due; a token another thread renewed meanwhile is reused."""
         assert self.refresh_credentials is not None
         with self._lock:
             if refused is not None and self.token != refused:
+                return self.token
+            if refused is None and not self.due():
                 return self.token
             client_id, client_secret, refresh_token = self.refresh_credentials
             try:
@@ -312,9 +315,11 @@ class WebexClient:
         admin = api is self._admin and self.admin_token.refreshable
         renewed = False
         while True:
+            used = self.admin_token.token
             try:
                 if admin and self.admin_token.due():
-                    self._use_admin_token(self.admin_token.renew())
+                    used = self.admin_token.renew()
+                    self._use_admin_token(used)
                 response: requests.Response = session.request(method, path, expect, **kwargs)
                 return response
             except ApiError as error:
@@ -323,7 +328,7 @@ class WebexClient:
                 message = _api_message(error)
                 if status == 401 and admin and not renewed:  # expired: a new token, and once more
                     renewed = True
-                    self._use_admin_token(self.admin_token.renew(refused=self.admin_token.token))
+                    self._use_admin_token(self.admin_token.renew(refused=used))
                     continue
                 if status not in RETRY_STATUSES:
                     raise WebexError(status, message, tracking_id=tracking, transient=False,

@@ -29,10 +29,11 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=10)
 APPLY_ATTEMPTS = 6  # transient failures of an apply before it is given up (about 15 minutes)
 CANCELLED_NOTE = "cancelled by the requester"
-# what became of the settings when an apply failed for good (the note of the move into FAILED)
-KEPT_EARLIER = "Your earlier intercept stays as it was."
-NOTHING_CHANGED = "Nothing was changed."
-AS_BEFORE = "Your settings are as they were before."
+# what became of the settings when an apply failed for good (the note of the move into FAILED;
+# bot.domain.announce words it for the requester and the approvers)
+KEPT_EARLIER = "apply failed; the earlier intercept was kept"
+NOTHING_CHANGED = "apply failed; nothing was changed"
+AS_BEFORE = "apply failed and undone; settings as before"
 
 
 class Ended(enum.Enum):
@@ -132,6 +133,12 @@ class Lifecycle:
         if any(r.snapshot is not None or r.created_at < request.created_at for r in others):
             return None  # an earlier apply is unfinished: it goes first (then this one takes it over)
         predecessor = next(iter(self.store.for_person(request.person_id, [Status.ACTIVE])), None)
+        if predecessor is not None and predecessor.created_at > request.created_at:
+            # a newer request is on already: this one was replaced (its cancellation was lost to a crash)
+            if self.store.move(request.id, Status.APPLYING, Status.CANCELLED, now=now,
+                               note=f"replaced by the newer {predecessor.id}"):
+                self.scheduler.unschedule(request.id)
+            return None
         if predecessor is not None and predecessor.snapshot is not None:
             moved = self.store.move_together([
                 Move(predecessor.id, Status.ACTIVE, Status.REPLACED, note=f"replaced by {request.id}"),
@@ -163,7 +170,7 @@ class Lifecycle:
         # The move into FAILED carries, as its note, what became of the person's settings: the
         # announcer tells the requester and the approvers (bot.domain.announce).
         changes = {"attempts": 0, "retry_at": None, "error": str(error)}
-        if request.replaces_id:  # it took over an intercept: hand that back, unchanged
+        if request.replaces_id:  # it took over an intercept: hand that back
             moved = self.store.move_together([
                 Move(request.id, Status.APPLYING, Status.FAILED, note=KEPT_EARLIER, changes=changes),
                 Move(request.replaces_id, Status.REPLACED, Status.ACTIVE, note=f"handed back: {request.id} failed"),
@@ -171,7 +178,9 @@ class Lifecycle:
             if moved is not None:
                 self.scheduler.unschedule(moved[0].id)
                 self.schedule_timers(moved[1])
-        elif request.snapshot is None:  # nothing was changed
+                self._put_back(moved[1])
+                return
+        if request.snapshot is None:  # nothing was changed
             if self.store.move(request.id, Status.APPLYING, Status.FAILED, now=now, note=NOTHING_CHANGED,
                                changes=changes):
                 self.scheduler.unschedule(request.id)
@@ -180,6 +189,18 @@ class Lifecycle:
                                       note=f"apply failed: {error}", changes=changes)
             if undoing is not None:
                 self._revert(undoing.id, None, "undoing a failed apply")
+
+    def _put_back(self, kept: Request) -> None:
+        """After a hand-back: the failed apply may have reached Webex, so the earlier intercept's
+        settings are put on again when they differ (its revert restores the snapshot at its end
+        whatever happens here)."""
+        if kept.requested is None:
+            return
+        try:
+            if kept.requested.differences(self.webex.get_intercept(kept.person_id)):
+                self.webex.put_intercept(kept.person_id, kept.requested)
+        except WebexError as error:
+            log.warning("could not put the earlier intercept of %s back on: %s", kept.id, error)
 
     # ------------------------------------------------------------------ revert
 

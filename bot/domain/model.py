@@ -219,7 +219,8 @@ class Request:
     decision_comment: str = ""
     applied_at: datetime | None = None
     reverted_at: datetime | None = None
-    replaces_id: str | None = None
+    replaces_id: str | None = None  # the intercept of the bot's it took over when applied
+    extends_id: str | None = None  # the intercept (on when asked) an extension request would extend
     error: str = ""
     greeting_file: str = ""  # a custom greeting (.wav) the requester sent, uploaded when applied
     attempts: int = 0  # failed apply or revert attempts so far

@@ -1,11 +1,11 @@
-"""Telling people things. A notification that cannot be delivered is logged, never raised: the
-state change it reports has already happened."""
+"""Answering people and taking cards away. A reply that cannot be delivered is logged, never
+raised: the state change it answers has already happened. (News — what happened to a request —
+is told by bot.domain.announce, from the audit log.)"""
 
 from __future__ import annotations
 
 import logging
 
-from bot.domain.model import Request
 from bot.domain.ports import CardAction, Webex, WebexError
 
 log = logging.getLogger(__name__)
@@ -16,21 +16,6 @@ class Notifier:
         self.webex = webex
         self.approvers = approvers
         self.approval_room_id = approval_room_id
-
-    def tell_requester(self, request: Request, markdown: str) -> None:
-        try:
-            self.webex.send(room_id=request.room_id, markdown=markdown)
-        except WebexError as error:
-            log.warning("could not tell the requester of %s: %s", request.id, error)
-
-    def tell_approvers(self, markdown: str) -> None:
-        """The approval space when there is one, else each approver directly."""
-        room = self.approval_room_id
-        for email in [None] if room else sorted(self.approvers):
-            try:
-                self.webex.send(markdown=markdown, room_id=room, to_person_email=email)
-            except WebexError as error:
-                log.warning("could not tell approvers: %s", error)
 
     def reply(self, action: CardAction, markdown: str) -> None:
         """Answer a click in the card's thread; in the room when the card is gone already."""

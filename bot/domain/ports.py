@@ -30,9 +30,9 @@ class WebexError(Exception):
         self.transient = transient
         self.operation = operation
         where = f"{operation}: " if operation else ""
-        code = f"HTTP {status}" if status else "no answer"
+        code = f"HTTP {status}: " if status else ""
         tracking = f" (tracking id {tracking_id})" if tracking_id else ""
-        super().__init__(f"{where}{code}: {message}{tracking}")
+        super().__init__(f"{where}{code}{message}{tracking}")
 
 
 @dataclass(frozen=True)

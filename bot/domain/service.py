@@ -23,7 +23,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import form, greeting
-from bot.domain.announce import EXTENSION, FORM_CANCELLED, Announcer
+from bot.domain.announce import EXTENSION, FORM_CANCELLED, SHORTENED, Announcer, span
 from bot.domain.commands import Kind, parse_command
 from bot.domain.lifecycle import Ended, Lifecycle, PersonLocks
 from bot.domain.model import OPEN_STATES, InterceptSettings, Person, Request, Status
@@ -76,14 +76,21 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_depth = threading.local()
+
+
 def announcing(method: Callable[Concatenate[InterceptService, P], R]) -> Callable[Concatenate[InterceptService, P], R]:
-    """An entry point (a webhook event, a timer): whatever it changed is announced when it ends."""
+    """An entry point (a webhook event, a timer): whatever it changed is announced when it ends
+    (once, by the outermost entry point when they call each other)."""
     @functools.wraps(method)
     def wrapper(self: InterceptService, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        _depth.n = getattr(_depth, "n", 0) + 1
         try:
             return method(self, *args, **kwargs)
         finally:
-            self.announcer.flush()
+            _depth.n -= 1
+            if _depth.n == 0:
+                self.announcer.flush()
     return wrapper
 
 
@@ -118,17 +125,21 @@ class InterceptService:
     def remind(self, request_id: str) -> None:
         """Before the end: tell the requester, with End now and Extend buttons."""
         request = self.store.get(request_id)
-        if request is None or request.status is not Status.ACTIVE or request.end_at is None:
+        if request is None:
             return
-        if self.store.cards_for(request.id, "reminder"):
-            return  # reminded once already
-        now = self.clock.now()
-        if request.end_at <= now:
-            return
-        until = describe(request.end_at.astimezone(ZoneInfo(request.zone)), now)
-        self._post_card(request, "reminder", status_cards.reminder_card(request, now=now),
-                        f"Your intercept ends {until}. Extend it or end it now on the card.",
-                        Where(room_id=request.room_id), recipient=request.person_id)
+        with self.locks(request.person_id):  # the timer and the sweep may both come
+            request = self.store.get(request_id)
+            if request is None or request.status is not Status.ACTIVE or request.end_at is None:
+                return
+            if self.store.cards_for(request.id, "reminder"):
+                return  # reminded once already
+            now = self.clock.now()
+            if request.end_at <= now:
+                return
+            until = describe(request.end_at.astimezone(ZoneInfo(request.zone)), now)
+            self._post_card(request, "reminder", status_cards.reminder_card(request, now=now),
+                            f"Your intercept ends {until}. Extend it or end it now on the card.",
+                            Where(room_id=request.room_id), recipient=request.person_id)
 
     @announcing
     def sweep(self) -> None:
@@ -140,7 +151,13 @@ class InterceptService:
         for request in self.store.with_status([Status.ACTIVE]):  # reminders a timer missed (down, clock moved)
             if request.end_at and request.end_at - self.policy.reminder <= now < request.end_at \
                     and self.policy.reminder > timedelta(0):
-                self.remind(request.id)
+                try:
+                    self.remind(request.id)
+                except WebexError as error:
+                    log.warning("could not remind %s: %s", request.id, error)
+        for person_id in {r.person_id for r in self.store.with_status([Status.AWAITING_APPROVAL, Status.APPROVED])}:
+            with self.locks(person_id):
+                self._cancel_superseded(person_id)
         for request in self.store.with_status([Status.AWAITING_APPROVAL]):
             if not self._expire_if_stale(request, now):
                 self.send_approval_cards(request)
@@ -186,26 +203,28 @@ class InterceptService:
                        card=status_cards.help_card(approver=approver))
             return
         if command.kind is Kind.UNKNOWN and message.files:
-            self._attach_greeting(message, private)
+            with self.locks(message.person_id):
+                self._attach_greeting(message, private)
             return
         if command.kind is Kind.UNKNOWN:
             self._send(here, "I did not catch that. Say `help` to see what I can do, or for example "
                              "`intercept me until Friday`.")
             return
-        if command.kind is Kind.INTERCEPT:
-            self._start_request(message, command.rest, private)
-        elif command.kind is Kind.STATUS:
-            self._send_status(message.person_id, private)
-        elif command.kind is Kind.CANCEL:
-            said = self._cancel_all(message.person_id)
-            if said:
-                self._send(private, said)
-        elif command.kind is Kind.EXTEND:
-            said = self._extend_command(message.person_id, command.rest)
-            if said:
-                self._send(private, said)
-        elif command.kind in (Kind.PENDING, Kind.ACTIVE):
-            self._approver_command(message, command.kind, private)
+        with self.locks(message.person_id):  # one of a person's messages at a time
+            if command.kind is Kind.INTERCEPT:
+                self._start_request(message, command.rest, private)
+            elif command.kind is Kind.STATUS:
+                self._send_status(message.person_id, private)
+            elif command.kind is Kind.CANCEL:
+                said = self._cancel_all(message.person_id)
+                if said:
+                    self._send(private, said)
+            elif command.kind is Kind.EXTEND:
+                said = self._extend_command(message.person_id, command.rest)
+                if said:
+                    self._send(private, said)
+            elif command.kind in (Kind.PENDING, Kind.ACTIVE):
+                self._approver_command(message, command.kind, private)
         if private != here:
             what = "the request form" if command.kind is Kind.INTERCEPT else "my answer"
             self._acknowledge(message, f"I have sent you {what} in a direct message.")
@@ -339,9 +358,7 @@ class InterceptService:
         else:
             lines = [f"Webex Calling shows your intercept as **{'on' if current.enabled else 'off'}**."]
         for request in requests:
-            zone = ZoneInfo(request.zone)
-            lines.append(f"- **{request.status.label}**" + (f": {self._span(request, zone)}" if request.end_at
-                                                              else ""))
+            lines.append(f"- **{request.status.label}**" + (f": {span(request)}" if request.end_at else ""))
         if not requests:
             lines.append("You have no intercept requests with me.")
         return "\n".join(lines)
@@ -381,19 +398,22 @@ class InterceptService:
             return
         intent = str(action.inputs.get(INTENT, ""))
         if record.kind == "status":
-            self._status_action(action, record, intent)
+            with self.locks(record.recipient):
+                self._status_action(action, record, intent)
             return
         request = self.store.get(record.request_id)
         if request is None:
             return
-        if record.kind == "form":
-            with self.locks(request.person_id):  # one click on a person's form at a time (double clicks)
-                latest, record = self.store.get(request.id), self.store.card(record.message_id) or record
-                self._form_action(action, record, latest or request, intent)
-        elif record.kind == "approval":
-            self._approval_action(action, request, intent)
-        elif record.kind == "reminder":
-            self._reminder_action(action, record, request, intent)
+        # Work on one person's requests runs one at a time (a double click, two approvers at once,
+        # a click and a timer): read again once the lock is held.
+        with self.locks(request.person_id):
+            request, record = self.store.get(request.id) or request, self.store.card(record.message_id) or record
+            if record.kind == "form":
+                self._form_action(action, record, request, intent)
+            elif record.kind == "approval":
+                self._approval_action(action, request, intent)
+            elif record.kind == "reminder":
+                self._reminder_action(action, record, request, intent)
 
     def _form_action(self, action: CardAction, record: CardRecord, request: Request, intent: str) -> None:
         if action.person_id != request.person_id:
@@ -443,14 +463,22 @@ class InterceptService:
 
     def _ask_approvers(self, request: Request) -> None:
         """A request now waiting for approval replaces the person's older open ones; approvers are asked."""
-        now = self.clock.now()
-        for older in self.store.for_person(request.person_id, [Status.AWAITING_APPROVAL, Status.APPROVED]):
-            if older.id != request.id and self.store.move(
-                    older.id, [Status.AWAITING_APPROVAL, Status.APPROVED], Status.CANCELLED, now=now,
-                    actor_id=request.person_id, note="replaced by a newer request from the requester"):
+        self._cancel_superseded(request.person_id, keep=request.id)
+        self.send_approval_cards(request)
+
+    def _cancel_superseded(self, person_id: str, keep: str | None = None) -> None:
+        """Of a person's open requests (waiting for approval, or approved and not started) only one
+        stands: `keep`, else the newest. Also run by the sweep: a crash may have come between a
+        submission and this."""
+        open_ = self.store.for_person(person_id, [Status.AWAITING_APPROVAL, Status.APPROVED])
+        newest = max(open_, key=lambda r: r.created_at, default=None)
+        keep = keep or (newest.id if newest else None)
+        for older in open_:
+            if older.id != keep and self.store.move(
+                    older.id, [Status.AWAITING_APPROVAL, Status.APPROVED], Status.CANCELLED, now=self.clock.now(),
+                    actor_id=person_id, note="replaced by a newer request from the requester"):
                 self.scheduler.unschedule(older.id)
                 self._close_approval_cards(older.id)
-        self.send_approval_cards(request)
 
     def _recipients(self, request: Request) -> list[str]:
         recipients = [e for e in sorted(self.policy.approvers) if e != request.person_email.lower()]
@@ -477,7 +505,7 @@ class InterceptService:
     def _send_approval_card(self, request: Request, recipient: str, where: Where | None = None) -> None:
         room_id = recipient.removeprefix("room:") if recipient.startswith("room:") else None
         approver = None if room_id else self._known_person(recipient.split("#")[0])
-        extends = self.store.get(request.replaces_id) if request.replaces_id else None
+        extends = self.store.get(request.extends_id) if request.extends_id else None
         card = approval_cards.approval_card(request, viewer_zone=approver.timezone if approver else None,
                                             now=self.clock.now(), extends=extends)
         if where is None:
@@ -568,7 +596,7 @@ class InterceptService:
 
     def _cancel_all(self, person_id: str) -> str:
         """Cancels what is pending and ends what is on; returns what to answer ("" when the
-        lifecycle has told the requester already)."""
+        announcer tells the requester what became of an intercept)."""
         now = self.clock.now()
         said = []
         acted = False
@@ -590,7 +618,7 @@ class InterceptService:
 
     @staticmethod
     def _end_text(ended: Ended) -> str:
-        """What to answer besides what the lifecycle tells the requester itself (an ended intercept)."""
+        """What to answer besides the news the announcer tells (an ended intercept: nothing more)."""
         return {
             Ended.ENDED: "",
             Ended.CANCELLED: "Cancelled your request before anything was changed.",
@@ -625,18 +653,17 @@ class InterceptService:
             return f"An intercept may last at most {self.policy.max_days} days."
         assert active.end_at is not None
         if new_end <= active.end_at:
-            shortened = self.store.change(active.id, Status.ACTIVE, now=now, changes={"end_at": new_end})
+            shortened = self.store.move(active.id, Status.ACTIVE, Status.ACTIVE, now=now, actor_id=active.person_id,
+                                        note=SHORTENED, changes={"end_at": new_end})
             if shortened is None:
                 return "Your intercept changed meanwhile: say `status` to see where it stands."
             self.lifecycle.schedule_timers(shortened)
-            self.notify.tell_approvers(f"{escape_markdown(active.person_name)} ended their intercept earlier: "
-                                       f"now until {until}.")
             return f"Done: your intercept now ends {until}."
         extension = Request(
             id=uuid.uuid4().hex, person_id=active.person_id, person_email=active.person_email,
             person_name=active.person_name, zone=active.zone, room_id=active.room_id,
             status=Status.AWAITING_APPROVAL, created_at=now, updated_at=now, start_at=None, end_at=new_end,
-            requested=active.requested, reason=active.reason, replaces_id=active.id)
+            requested=active.requested, reason=active.reason, extends_id=active.id)
         if not self._recipients(extension):
             return NO_APPROVER
         self.store.add_request(extension, note=EXTENSION)
@@ -724,12 +751,6 @@ class InterceptService:
                 except (ZoneInfoNotFoundError, ValueError):
                     log.warning("unknown time zone %r; using the default", candidate)
         return ZoneInfo("UTC")
-
-    def _span(self, request: Request, zone: ZoneInfo) -> str:
-        end = describe(request.end_at.astimezone(zone)) if request.end_at else "(no end)"
-        if request.start_at is None:
-            return f"as soon as it is approved, until {end}"
-        return f"from {describe(request.start_at.astimezone(zone))} until {end}"
 
     def _expire_if_stale(self, request: Request, now: datetime) -> bool:
         too_old = request.updated_at + self.policy.approval_ttl <= now

@@ -209,7 +209,7 @@ def test_extend_later_asks_again_and_takes_over_earlier_is_at_once(tmp_path) -> 
     request_id = world.request_and_approve()
     world.say(ALICE, "extend until 2026-12-06 12:00")
     extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
-    assert extension.replaces_id == request_id
+    assert extension.extends_id == request_id
     assert world.webex.said("asked the approvers to extend")
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
     assert world.status(request_id) is Status.REPLACED and world.status(extension.id) is Status.ACTIVE
@@ -249,3 +249,39 @@ def test_ending_an_intercept_early_answers_once(tmp_path) -> None:
         "Your intercept has ended and your previous call settings are back."]
     world.say(ALICE, "cancel")
     assert world.webex.sent[-1]["markdown"] == "You have nothing to cancel."
+
+
+def test_an_extension_of_an_intercept_that_ended_meanwhile_fails_cleanly(tmp_path) -> None:
+    world = World(tmp_path)
+    first = world.request_and_approve(until="2026-12-02")  # until 17:00 Berlin
+    world.say(ALICE, "extend until 2026-12-05 12:00")
+    extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    world.clock.advance(hours=8)  # the intercept ends before anyone approves the extension
+    world.service.sweep()
+    assert world.status(first) is Status.REVERTED
+    world.webex.faults["put"] = [permanent(400)]
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    assert world.status(extension.id) is Status.FAILED  # not left applying for ever
+    world.run_until_quiet(sweeps=3)
+    assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_two_extensions_at_once_leave_the_newer_waiting(tmp_path) -> None:
+    world = World(tmp_path)
+    world.request_and_approve()
+    world.say(ALICE, "extend until 2026-12-06 12:00")
+    world.say(ALICE, "extend until 2026-12-07 12:00")
+    waiting = world.store.for_person("alice", [Status.AWAITING_APPROVAL])
+    assert len(waiting) == 1 and waiting[0].end_at == world.clock.now().replace(day=7, hour=11)
+
+
+def test_the_sweep_cancels_a_request_a_newer_one_replaced(tmp_path, monkeypatch) -> None:
+    world = World(tmp_path)
+    older = world.request_and_approve(approve=False)
+    monkeypatch.setattr(world.service, "_cancel_superseded", lambda person_id, keep=None: None)  # lost to a crash
+    world.clock.advance(minutes=5)
+    newer = world.request_and_approve(approve=False, until="2026-12-05")
+    assert world.status(older) is Status.AWAITING_APPROVAL
+    monkeypatch.undo()
+    world.service.sweep()
+    assert world.status(older) is Status.CANCELLED and world.status(newer) is Status.AWAITING_APPROVAL

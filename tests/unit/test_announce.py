@@ -1,0 +1,44 @@
+"""News from the audit log: told once, in order, and not lost when Webex does not answer."""
+
+from __future__ import annotations
+
+from bot.domain.announce import CURSOR, Announcer
+from bot.domain.model import Status
+from tests.unit.fakes import ALICE, World, transient
+
+
+def test_news_webex_did_not_take_is_told_at_the_next_flush(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve()
+    world.clock.advance(days=3)
+    world.webex.faults["send"] = [transient()]  # "your settings are back" does not go
+    world.service.sweep()
+    assert world.status(request_id) is Status.REVERTED
+    assert world.webex.said("previous call settings are back") == []
+    world.service.sweep()
+    assert len(world.webex.said("previous call settings are back")) == 1
+
+
+def test_a_message_that_keeps_failing_is_given_up_and_the_rest_is_told(tmp_path) -> None:
+    world = World(tmp_path)
+    world.say(ALICE, "intercept me until Friday")
+    world.webex.faults["send"] = [transient()] * Announcer.TRIES
+    world.click(ALICE, world.live_card("form"), {"intent": "cancel"})
+    for _ in range(Announcer.TRIES):
+        world.service.announcer.flush()
+    assert world.webex.said("Cancelled: nothing was changed") == []  # given up after its tries
+    world.say(ALICE, "intercept me until Friday")
+    world.click(ALICE, world.live_card("form", Status.FORM_SENT), {"intent": "cancel"})
+    assert len(world.webex.said("Cancelled: nothing was changed")) == 1  # the next news is told
+
+
+def test_each_row_is_told_once(tmp_path) -> None:
+    world = World(tmp_path)
+    world.request_and_approve()
+    told = len(world.webex.sent)
+    for _ in range(3):
+        world.service.announcer.flush()
+        world.service.sweep()
+    assert len(world.webex.sent) == told
+    assert int(world.store.get_setting(CURSOR) or 0) == max(
+        row.id for row in world.store.audit_after(0, 1000))
