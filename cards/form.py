@@ -131,10 +131,11 @@ def request_form(
 def _resolved_end(values: Mapping[str, str], zone: str) -> str:
     day, at = values.get(f.UNTIL_DATE, ""), values.get(f.UNTIL_TIME, "") or "23:59"
     try:
-        end = datetime.fromisoformat(f"{day}T{at}").replace(tzinfo=ZoneInfo(zone))
+        wall = datetime.fromisoformat(f"{day}T{at}")
     except ValueError:
         return ""
-    return describe(end)
+    end = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone))
+    return describe(end) if end is not None else ""
 
 
 def _v(values: Mapping[str, str], field_id: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,8 @@ def reminder_card(request: Request, *, now: datetime) -> dict[str, Any]:
     assert request.end_at is not None
     end = request.end_at.astimezone(local)
     minutes = max(int((request.end_at - now).total_seconds() // 60), 0)
-    suggestion = end.replace(hour=23, minute=59) if end.hour < 23 else end
+    # a later end to start from: the end of that day, or of the next one when it ends late already
+    suggestion = (end if end.hour < 23 else end + timedelta(days=1)).replace(hour=23, minute=59)
     return card([
         title("Your intercept ends soon"),
         paragraph(f"It ends **{describe(end, now.astimezone(local))}** (in {minutes} minutes); then your "

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.lifecycle import AS_BEFORE, KEPT_EARLIER, NOTHING_CHANGED
+from bot.domain.lifecycle import AS_BEFORE, EXTENSION_ORPHANED, KEPT_EARLIER, NOTHING_CHANGED
 from bot.domain.model import InterceptSettings, Request, Status
 from bot.domain.notify import Notifier
 from bot.domain.ports import AuditEntry, Clock, Store, WebexError
@@ -152,8 +152,14 @@ class Announcer:
                           f"Your intercept starts {when(request.start_at, request)}.")
         elif target is Status.REJECTED:
             comment = f" Comment: {quote_block(request.decision_comment)}" if request.decision_comment else ""
-            tell(request, f"Your intercept request was rejected by "
-                          f"{escape_markdown(request.decided_by_name or 'an approver')}.{comment}")
+            by = escape_markdown(request.decided_by_name or "an approver")
+            current = self.store.get(request.extends_id) if request.extends_id else None
+            if current is not None:
+                still = f" Your intercept still ends {when(current.end_at, request)}." \
+                    if current.status is Status.ACTIVE else ""
+                tell(request, f"Your request to extend your intercept was rejected by {by}.{still}{comment}")
+            else:
+                tell(request, f"Your intercept request was rejected by {by}.{comment}")
         elif target is Status.ACTIVE and source is Status.APPLYING:
             until = when(request.end_at, request)
             tell(request, f"Your phone is now intercepted until {until}. I will put your previous settings back "
@@ -169,6 +175,9 @@ class Announcer:
             yours, theirs = OUTCOMES.get(row.note, ("", ""))
             tell(request, f"Your intercept could not be applied: {error}. {yours} An approver has been told.")
             self._tell_approvers(out, f"Applying the intercept for {name} failed: {error}. {theirs}")
+        elif target is Status.EXPIRED and row.note == EXTENSION_ORPHANED:
+            tell(request, "Your request to extend your intercept was withdrawn: the intercept had ended before "
+                          "an approver decided. Say `intercept me until ...` to ask for a new one.")
         elif target is Status.EXPIRED:
             tell(request, f"Your intercept request {escape_markdown(row.note)}. Ask again any time.")
         elif target is Status.CANCELLED and source is Status.REVERTING:
@@ -206,6 +215,8 @@ def when(at: object, request: Request) -> str:
 
 def span(request: Request) -> str:
     until = when(request.end_at, request)
+    if request.applied_at is not None and request.status in (Status.ACTIVE, Status.REVERTING):
+        return f"since {when(request.applied_at, request)}, until {until}"
     if request.start_at is None:
         return f"as soon as it is approved, until {until}"
     return f"from {when(request.start_at, request)} until {until}"

@@ -1,4 +1,11 @@
-"""What a chat message asks for: the command word and the rest of the sentence."""
+"""What a chat message asks for: the command word and the rest of the sentence.
+
+People do not type commands, they type sentences: "can you cancel my intercept?", "when does my intercept
+end?", "I'm back, please end my intercept", "end it at 5pm". The intent is read in a fixed order, each step
+a small pattern, so that a sentence about an intercept that is on never opens a new request form:
+
+help → pending / active → extend → cancel (or, with a time after it, a new end) → status → intercept.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ from dataclasses import dataclass
 
 class Kind(enum.StrEnum):
     INTERCEPT = "intercept"
-    EXTEND = "extend"
+    EXTEND = "extend"  # a later (or earlier) end; a bare duration adds to the current end
+    END_AT = "end_at"  # "end my intercept at 5pm": a new end, read from now
     STATUS = "status"
     CANCEL = "cancel"
     HELP = "help"
@@ -22,51 +30,133 @@ class Kind(enum.StrEnum):
 @dataclass(frozen=True)
 class Command:
     kind: Kind
-    rest: str = ""  # for INTERCEPT and EXTEND: the time phrase ("until Friday")
+    rest: str = ""  # for INTERCEPT, EXTEND and END_AT: the time phrase ("until Friday")
 
 
-_INTERCEPT = re.compile(r"\bintercept\b(?:\s+me\b)?[\s,:;.!-]*(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
-_EXTEND = re.compile(r"^(?:please\s+)?(?:extend|prolong|lengthen)\b(?:\s+(?:it|me|my\s+intercept))?[\s,:;.!-]*"
-                     r"(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
-_OFF = r"(?:cancel|stop|end|finish|turn\s+off|switch\s+off|disable|remove)"
-_WORDS = (
-    # "cancel", "end now", "stop intercepting me", "turn off my intercept", "end intercept"
-    (Kind.CANCEL, re.compile(rf"^(?:please\s+)?{_OFF}\b(?!\s+(?:at|on|in|until|till|by)\b)", re.IGNORECASE)),
-    # "status", "what's my status", "is my intercept on?", "am I intercepted?"
-    (Kind.STATUS, re.compile(r"^(?:(?:what'?s|what\s+is|show)\s+(?:my\s+)?)?status\b"
-                             r"|^(?:is|am)\b.*\bintercept\w*\b.*\?\s*$", re.IGNORECASE)),
-    (Kind.PENDING, re.compile(r"^(?:show\s+|list\s+)?pending\b", re.IGNORECASE)),
-    (Kind.ACTIVE, re.compile(r"^(?:show\s+|list\s+)?active\b", re.IGNORECASE)),
-    (Kind.HELP, re.compile(r"^(?:help\b.*|\?+|(?:hi|hello|hey|hallo|good\s+\w+)(?:\s+\w+)?[\s!.?]*)$",
-                           re.IGNORECASE | re.DOTALL)),
+_F = re.IGNORECASE | re.DOTALL
+# what an intercept is called in a sentence: "my intercept", "the intercept", "it", "my request" ...
+_OBJECT = (r"(?:(?:my|the|this|that|our)\s+)?(?:call\s+)?(?:intercept(?:ion|ing)?|request|phone\s+intercept)\b"
+           r"|it\b|me\b(?!\s+(?:know|see|check|tell))")
+_POLITE = re.compile(
+    r"^(?:(?:please|pls|plz|kindly|ok(?:ay)?|so|now|and|then|also|just|hey|yes|no|actually|i'?m\s+back"
+    r"|(?:can|could|would|will)\s+(?:you|u)|i\s+(?:want|need|would\s+like|'d\s+like)\s+(?:you\s+)?to"
+    r"|i'?d\s+like\s+to|you\s+can|let'?s|go\s+ahead\s+and)\b[\s,.!:;-]*)+",
+    _F,
 )
+_EXTEND_AT_START = re.compile(r"^(?:extend|prolong|lengthen)\b", _F)
+_EXTEND_ANYWHERE = re.compile(rf"\b(?:extend|prolong|lengthen)\s+(?:{_OBJECT})", _F)
+_EXTEND_OBJECT = re.compile(rf"^(?:extend|prolong|lengthen)(?:\s+(?:{_OBJECT}))?[\s,:;.!-]*", _F)
+_OFF = r"(?:cancel|stop|end|finish|terminate|turn\s+off|switch\s+off|disable|remove|undo|revert|lift)"
+# "cancel", "end now", "stop intercepting me", "turn off my intercept" (not "end of day")
+_OFF_AT_START = re.compile(rf"^{_OFF}\b(?!\s+of\b)(?:\s+(?:{_OBJECT}))?", _F)
+# "I'm back, please end my intercept", "can you cancel my intercept?"
+_OFF_ANYWHERE = re.compile(rf"\b{_OFF}\s+(?:{_OBJECT})", _F)
+_STATUS = re.compile(
+    r"^(?:(?:what'?s|what\s+is|show(?:\s+me)?|check|get|give\s+me|my|the)\s+(?:(?:my|the)\s+)?)?status\b"
+    r"|\bstatus\s+of\b|\bmy\s+status\b",
+    _F,
+)
+# a question about the intercept: "is my intercept still on", "when does my intercept end?"
+_QUESTION = re.compile(r"^(?:is|am|are|when|how|what|which|does|do|did|will|has|have|until\s+when)\b.*\bintercept", _F)
+_INTERCEPT_ME = re.compile(r"\bintercept(?:ion)?\s+(?:me|my\s+(?:phone|line|calls|number|extension))\b"
+                           r"[\s,:;.!-]*(?P<rest>.*)", _F)
+# "intercept until Friday", "I need an intercept until Friday" (not "thanks for the intercept")
+_INTERCEPT = re.compile(r"(?:^|\b(?:need|want|get|set\s+up|request|ask\s+for)\s+(?:an?\s+)?)intercept\b"
+                        r"[\s,:;.!-]*(?P<rest>.*)", _F)
+_NOW = re.compile(r"^(?:(?:right\s+)?now|immediately|asap|at\s+once|straight\s+away|right\s+away)?\b", _F)
+_SIMPLE = (
+    (Kind.PENDING, re.compile(r"^(?:show\s+|list\s+)?(?:the\s+)?pending\b", _F)),
+    (Kind.ACTIVE, re.compile(r"^(?:show\s+|list\s+)?(?:the\s+)?active\b", _F)),
+)
+_HELP = re.compile(r"^(?:help\b.*|\?+|(?:hi|hello|hey|hallo|good\s+\w+)(?:\s+\w+)?[\s!.?]*)$", _F)
 _LEADING_JUNK = re.compile(r"^[\s@,:;.!-]+")
-_GREETING = re.compile(r"^(?:hi|hello|hey|hallo|good\s+(?:morning|afternoon|evening))\b[\s,!.:-]*(?:\w+[,!:.-]\s*)?",
-                       re.IGNORECASE)
+_GREETING = re.compile(r"^(?:hi|hello|hey|hallo|good\s+(?:morning|afternoon|evening))\b[\s,!.:-]*", _F)
+# After "end it": words that make it a time ("at 5pm", "tomorrow", "on Friday", "in 2 hours") rather
+# than a remark ("please", "I'm back"): digits, or a word the time parser reads.
+_TIME_FIRST = re.compile(r"(?:until|till|til|to|for|from|next|over|this|tomorrow|tonight|today|in)\b", _F)
+_TIME_HINT = re.compile(
+    r"[0-9]|\b(?:at|on|by|in|until|till|til|after|tonight|tomorrow|tmrw|today|noon|midday|midnight|morning"
+    r"|afternoon|evening|night|eod|end\s+of|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?)\b",
+    _F,
+)
 
 
 def parse_command(text: str, bot_names: Iterable[str] = ()) -> Command:
     """Read a message's text. In a group space Webex puts the bot's name where it was mentioned:
-    `bot_names` (display name, first name) are stripped from the start when that leaves a command."""
-    words = _LEADING_JUNK.sub("", text or "").strip()
-    for name in sorted((n for n in bot_names if n), key=len, reverse=True):
-        if words.lower().startswith(name.lower()):
-            command = _read(_LEADING_JUNK.sub("", words[len(name):]).strip())
-            if command.kind is not Kind.UNKNOWN:
-                return command
+    `bot_names` (display name, first name) are stripped from the start, also after a greeting
+    ("Hey Intercept Bot, ..."), when that leaves a command."""
+    words = _plain(text)
+    names = sorted((n for n in bot_names if n), key=len, reverse=True)
+    greeted = _GREETING.sub("", words, count=1).strip() if not _HELP.match(words) else words
+    for candidate in dict.fromkeys((words, greeted)):
+        for name in names:
+            rest = _LEADING_JUNK.sub("", candidate[len(name):]).strip()
+            # a bot called "Intercept" must not eat the verb of "intercept me until Friday"
+            if candidate.lower().startswith(name.lower()) and rest and not re.match(r"(?:me|my)\b", rest, _F):
+                command = _read(rest)
+                # the name is not part of the sentence ("@Intercept Bot thanks!"), unless the bot
+                # is called like the command and a time follows ("intercept until Friday")
+                if command.kind is not Kind.UNKNOWN or not _TIME_FIRST.match(rest):
+                    return command
     return _read(words)
 
 
+def _plain(text: str) -> str:
+    for curly, straight in (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"')):
+        text = (text or "").replace(curly, straight)
+    return _LEADING_JUNK.sub("", text).strip()
+
+
 def _read(words: str) -> Command:
-    if _GREETING.match(words) and not _WORDS[-1][1].match(words):
-        words = _GREETING.sub("", words, count=1).strip()  # "Hi, intercept me until Friday"
-    for kind, pattern in _WORDS:
-        if pattern.search(words):
+    if not words:
+        return Command(Kind.UNKNOWN)  # e.g. a file sent on its own
+    if _HELP.match(words):
+        return Command(Kind.HELP)
+    words = _GREETING.sub("", words, count=1).strip()  # "Hi, intercept me until Friday"
+    if not words:
+        return Command(Kind.HELP)
+    sentence = _POLITE.sub("", words).strip() or words
+    for kind, pattern in _SIMPLE:
+        if pattern.search(sentence):
             return Command(kind)
-    extend = _EXTEND.match(words)
-    if extend:
-        return Command(Kind.EXTEND, extend["rest"].strip())
-    match = _INTERCEPT.search(words)
+    if _EXTEND_AT_START.search(sentence):
+        return _extend(sentence)
+    if (off := _OFF_AT_START.search(sentence)) is not None:
+        return _off(sentence, off)
+    if _STATUS.search(sentence):
+        return Command(Kind.STATUS)
+    request = _INTERCEPT_ME.search(sentence)
+    if request is not None and request["rest"].strip(" ?.!"):
+        return Command(Kind.INTERCEPT, request["rest"].strip())
+    if (extend := _EXTEND_ANYWHERE.search(sentence)) is not None:
+        return _extend(sentence[extend.start():])
+    if (off := _OFF_ANYWHERE.search(sentence)) is not None:
+        return _off(sentence, off)
+    if _QUESTION.search(sentence):
+        return Command(Kind.STATUS)
+    match = request or _INTERCEPT.search(sentence)
     if match:
         return Command(Kind.INTERCEPT, match["rest"].strip())
     return Command(Kind.UNKNOWN, words)
+
+
+def _extend(tail: str) -> Command:
+    """`tail` starts with the verb: "extend my intercept until Friday" -> "until Friday"."""
+    verb = _EXTEND_OBJECT.match(tail)
+    return Command(Kind.EXTEND, tail[verb.end() if verb else 0:].strip())
+
+
+def _off(sentence: str, off: re.Match[str]) -> Command:
+    """Cancel, or, when a time follows ("end my intercept at 5pm", "end it tomorrow"), a new end."""
+    after = sentence[off.end():]
+    if re.match(r"\s*[,;(]", after):
+        return Command(Kind.CANCEL)  # "cancel it, I'm back today": a remark, not a time
+    after = re.sub(r"^[\s:.!-]*(?:intercepting(?:\s+me)?\b|me\b)?[\s,:;.!-]*", "", after, flags=_F)
+    now = _NOW.match(after)
+    if now is not None and now.group():
+        return Command(Kind.CANCEL)  # "end it now, I'm back at work tomorrow"
+    rest = re.sub(r"^(?:(?:early|earlier|sooner|instead|already|please)\b[\s,]*)+", "", after.strip(), flags=_F)
+    remark = re.split(r"(?:^|\s)(?:because|as|since|thanks|cheers|i'?m|i\s+am)\b", rest, maxsplit=1, flags=_F)[0]
+    if remark and _TIME_HINT.search(remark):
+        return Command(Kind.END_AT, rest)
+    return Command(Kind.CANCEL)

@@ -34,6 +34,8 @@ CANCELLED_NOTE = "cancelled by the requester"
 KEPT_EARLIER = "apply failed; the earlier intercept was kept"
 NOTHING_CHANGED = "apply failed; nothing was changed"
 AS_BEFORE = "apply failed and undone; settings as before"
+EXTENSION_ORPHANED = "expired: the intercept it would extend is no longer on"
+EXTENSIONS_DROPPED = "replaced by a new end from the requester"
 
 
 class Ended(enum.Enum):
@@ -87,6 +89,9 @@ class Lifecycle:
                 self.store.move(request.id, Status.APPROVED, Status.EXPIRED, now=now,
                                 note="expired: its end time passed before it could start")
                 return
+            if self.orphaned(request):  # an extension of an intercept that is no longer on
+                self.store.move(request.id, Status.APPROVED, Status.EXPIRED, now=now, note=EXTENSION_ORPHANED)
+                return
             request = self.store.move(request.id, Status.APPROVED, Status.APPLYING, now=now, note="applying")
             if request is None:
                 return
@@ -121,6 +126,14 @@ class Lifecycle:
         if active is None:
             return
         self.schedule_timers(active)
+
+    def orphaned(self, request: Request) -> bool:
+        """An extension only extends the intercept it was asked for while that is on: once it ended,
+        was cancelled or was replaced, approving the extension must not turn the phone back on."""
+        if not request.extends_id:
+            return False
+        extended = self.store.get(request.extends_id)
+        return extended is None or extended.status is not Status.ACTIVE
 
     def _take_snapshot(self, request: Request,
                        now: datetime) -> tuple[Request, InterceptSettings | None] | None:

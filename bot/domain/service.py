@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.domain import form, greeting
 from bot.domain.announce import EXTENSION, FORM_CANCELLED, SHORTENED, Announcer, span
 from bot.domain.commands import Kind, parse_command
-from bot.domain.lifecycle import Ended, Lifecycle, PersonLocks
+from bot.domain.lifecycle import EXTENSION_ORPHANED, EXTENSIONS_DROPPED, Ended, Lifecycle, PersonLocks
 from bot.domain.model import OPEN_STATES, InterceptSettings, Person, Request, Status
 from bot.domain.notify import Notifier
 from bot.domain.ports import (
@@ -40,7 +41,7 @@ from bot.domain.ports import (
     WebexError,
 )
 from bot.domain.text import escape_markdown
-from bot.domain.timeparse import describe, parse_window
+from bot.domain.timeparse import describe, parse_extension, parse_window
 from cards import approval as approval_cards
 from cards import form as form_cards
 from cards import status as status_cards
@@ -119,7 +120,9 @@ class InterceptService:
 
     @announcing
     def revert(self, request_id: str) -> bool:
-        return self.lifecycle.revert(request_id)
+        reverted = self.lifecycle.revert(request_id)
+        self._close_orphaned_extensions()
+        return reverted
 
     @announcing
     def remind(self, request_id: str) -> None:
@@ -146,11 +149,15 @@ class InterceptService:
         """Reconcile (every minute and at start-up): due reverts and applies, approvers not reached
         yet, requests nobody decided on."""
         self.lifecycle.sweep()
+        self._close_orphaned_extensions()
         self._withdraw_stale_cards()
         now = self.clock.now()
         for request in self.store.with_status([Status.ACTIVE]):  # reminders a timer missed (down, clock moved)
-            if request.end_at and request.end_at - self.policy.reminder <= now < request.end_at \
-                    and self.policy.reminder > timedelta(0):
+            if request.end_at is None or self.policy.reminder <= timedelta(0):
+                continue
+            remind_at = request.end_at - self.policy.reminder
+            # not for an intercept that went on after its reminder time (one shorter than the reminder)
+            if remind_at <= now < request.end_at and (request.applied_at is None or request.applied_at < remind_at):
                 try:
                     self.remind(request.id)
                 except WebexError as error:
@@ -219,8 +226,8 @@ class InterceptService:
                 said = self._cancel_all(message.person_id)
                 if said:
                     self._send(private, said)
-            elif command.kind is Kind.EXTEND:
-                said = self._extend_command(message.person_id, command.rest)
+            elif command.kind in (Kind.EXTEND, Kind.END_AT):
+                said = self._extend_command(message.person_id, command.rest, relative=command.kind is Kind.EXTEND)
                 if said:
                     self._send(private, said)
             elif command.kind in (Kind.PENDING, Kind.ACTIVE):
@@ -468,17 +475,35 @@ class InterceptService:
 
     def _cancel_superseded(self, person_id: str, keep: str | None = None) -> None:
         """Of a person's open requests (waiting for approval, or approved and not started) only one
-        stands: `keep`, else the newest. Also run by the sweep: a crash may have come between a
-        submission and this."""
+        stands: `keep`, else the newest; and, apart from them, one extension of the intercept that is
+        on (an extension does not withdraw a request for later, nor the other way round). Also run by
+        the sweep: a crash may have come between a submission and this."""
         open_ = self.store.for_person(person_id, [Status.AWAITING_APPROVAL, Status.APPROVED])
-        newest = max(open_, key=lambda r: r.created_at, default=None)
-        keep = keep or (newest.id if newest else None)
-        for older in open_:
-            if older.id != keep and self.store.move(
-                    older.id, [Status.AWAITING_APPROVAL, Status.APPROVED], Status.CANCELLED, now=self.clock.now(),
-                    actor_id=person_id, note="replaced by a newer request from the requester"):
-                self.scheduler.unschedule(older.id)
-                self._close_approval_cards(older.id)
+        for group in ([r for r in open_ if r.extends_id], [r for r in open_ if not r.extends_id]):
+            newest = max(group, key=lambda r: r.created_at, default=None)
+            standing = keep if keep in {r.id for r in group} else (newest.id if newest else None)
+            for older in group:
+                if older.id != standing:
+                    self._drop(older, "replaced by a newer request from the requester")
+
+    def _drop(self, request: Request, note: str, status: Status = Status.CANCELLED) -> bool:
+        """An open request (waiting for approval, or approved and not started) that no longer stands."""
+        if not self.store.move(request.id, [Status.AWAITING_APPROVAL, Status.APPROVED], status,
+                               now=self.clock.now(), actor_id=request.person_id, note=note):
+            return False
+        self.scheduler.unschedule(request.id)
+        self._close_approval_cards(request.id)
+        return True
+
+    def _close_orphaned_extensions(self) -> None:
+        """Extensions whose intercept ended (its end came, it was cancelled or replaced) before an
+        approver decided: withdrawn, the approvers' cards closed, the requester told."""
+        for request in self.store.with_status([Status.AWAITING_APPROVAL, Status.APPROVED]):
+            if request.extends_id:
+                with self.locks(request.person_id):
+                    latest = self.store.get(request.id)
+                    if latest is not None and self.lifecycle.orphaned(latest):
+                        self._drop(latest, EXTENSION_ORPHANED, Status.EXPIRED)
 
     def _recipients(self, request: Request) -> list[str]:
         recipients = [e for e in sorted(self.policy.approvers) if e != request.person_email.lower()]
@@ -539,6 +564,11 @@ class InterceptService:
             return
         now = self.clock.now()
         comment = str(action.inputs.get("comment", "") or "").strip()[:500]
+        if self.lifecycle.orphaned(request):
+            self._drop(request, EXTENSION_ORPHANED, Status.EXPIRED)
+            self.notify.reply(action, "The intercept this would extend is no longer on, so there is nothing "
+                                      "to extend: nothing was changed.")
+            return
         if intent == "approve" and request.end_at is not None and request.end_at <= now:
             if self.store.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=now,
                                note="expired: its end time passed before anyone approved"):
@@ -575,8 +605,12 @@ class InterceptService:
         if action.person_id != request.person_id:
             self.notify.reply(action, "Only the person this reminder is for can use its buttons.")
             return
-        if not record.live or request.status is not Status.ACTIVE:
+        if request.status is not Status.ACTIVE:
             self.notify.reply(action, f"This intercept is {request.status.label} already.")
+            return
+        if not record.live:
+            self.notify.reply(action, "You have used this reminder already: say `status` to see where your "
+                                      "intercept stands.")
             return
         if intent == "end":
             said = self._end_text(self.lifecycle.end_now(request.id, action.person_id))
@@ -627,18 +661,27 @@ class InterceptService:
             Ended.NOTHING: "",
         }[ended]
 
-    def _extend_command(self, person_id: str, phrase: str) -> str:
+    def _extend_command(self, person_id: str, phrase: str, *, relative: bool) -> str:
+        """`extend ...` (`relative`: a bare duration adds to the current end) or `end it at ...`
+        (a new end read from now): a later end goes to the approvers, an earlier one is done at once."""
         active = next(iter(self.store.for_person(person_id, [Status.ACTIVE])), None)
         if active is None:
             if self.store.for_person(person_id, OPEN_STATES):
-                return ("Your intercept is not on yet, so there is nothing to extend: send a new "
-                        "`intercept me until ...` to change your request.")
-            return "You have no intercept to extend. Say `intercept me until ...` to ask for one."
-        if phrase.lower().startswith("to "):
-            phrase = "until " + phrase[3:]
-        window = parse_window(phrase, self.clock.now(), ZoneInfo(active.zone))
+                return ("Your intercept is not on yet, so its end cannot change: send a new "
+                        "`intercept me until ...` to change your request, or `cancel` to withdraw it.")
+            return "You have no intercept to change. Say `intercept me until ...` to ask for one."
+        assert active.end_at is not None
+        now, zone = self.clock.now(), ZoneInfo(active.zone)
+        if relative:
+            window = parse_extension(phrase, active.end_at, now, zone)
+        else:  # "end it at 5pm", "end it tomorrow", "end it in 2 hours"
+            said = phrase if re.match(r"(?:in|until|till|by)\b", phrase, re.IGNORECASE) else "until " + phrase
+            window = parse_window(said, now, zone)
         if window.end is None:
-            return (window.problem or "Tell me the new end,") + " For example: `extend until Friday 17:00`."
+            example = ("`extend until Friday 17:00` or `extend for 2 hours`" if relative
+                       else "`end my intercept at 17:00`, or `end now`")
+            return (escape_markdown(window.problem) if window.problem else "Tell me the new end.") + \
+                f" For example: {example}."
         return self._extend_to(active, window.end)
 
     def _extend_to(self, active: Request, new_end: datetime) -> str:
@@ -652,12 +695,17 @@ class InterceptService:
         if new_end - now > timedelta(days=self.policy.max_days):
             return f"An intercept may last at most {self.policy.max_days} days."
         assert active.end_at is not None
-        if new_end <= active.end_at:
+        if new_end == active.end_at:
+            return f"Your intercept ends {until} already."
+        if new_end < active.end_at:
             shortened = self.store.move(active.id, Status.ACTIVE, Status.ACTIVE, now=now, actor_id=active.person_id,
                                         note=SHORTENED, changes={"end_at": new_end})
             if shortened is None:
                 return "Your intercept changed meanwhile: say `status` to see where it stands."
             self.lifecycle.schedule_timers(shortened)
+            for extension in self.store.for_person(active.person_id, [Status.AWAITING_APPROVAL, Status.APPROVED]):
+                if extension.extends_id == active.id:  # the latest word on the end is this one
+                    self._drop(extension, EXTENSIONS_DROPPED)
             return f"Done: your intercept now ends {until}."
         extension = Request(
             id=uuid.uuid4().hex, person_id=active.person_id, person_email=active.person_email,

@@ -13,7 +13,8 @@ General
     trailing punctuation, emoticons and emoji ("until Friday!", "until Friday :)") and trailing remarks
     after a comma, semicolon, dash, bracket or a word such as "please", "because", "as", "I'm" ("until
     Friday, I'm on leave"). A remark is only dropped when it has no digit and no time word ("until Friday,
-    25:00" and "until 5pm, on Friday afternoon" are rejected, not cut).
+    25:00", "until 5pm, on Friday afternoon", "until 5pm, London time" and "until Friday, COB" are
+    rejected, not cut).
   * Anything not understood -> ``end=None`` and a one-sentence ``problem`` quoting (a plain-text excerpt,
     at most 60 characters, of) the phrase. Never a guess. Escaping for display is the caller's job.
 
@@ -69,14 +70,23 @@ Ranges ("from Monday until Friday", "from Monday to Friday", "Monday - Friday", 
     to the real today. An end that is not after the start is a problem.
   * A start that falls today but has already passed ("from today", "from 9:00 today" at 10:00, "from Friday"
     on a Friday) becomes ``start=None``, meaning "as soon as approved"; "from now"/"asap" too. A start on an
-    earlier day is a problem ("in the past").
+    earlier day is a problem ("in the past"): also a month-day or day-of-month start of the last 31 days
+    whose range is still running ("from Dec 24 to Jan 2" on 28 Dec), or, with no end, of the last 7 days,
+    rather than the same day next year or next month.
+  * "next week" after a weekday range is both days' week ("Monday to Wednesday next week", "Mon-Fri next
+    week").
   * "from <start>" with no end gives that start and ``end=None`` without a problem (no end was given).
   * A start with only a time and an end with a day and a time ("from 11:00 to 17:00 tomorrow") is a problem:
     the day may belong to both times. Name the day of the start too ("from tomorrow 11:00 to 17:00").
 
 Daylight saving time
   * Wall-clock results that fall into a DST gap (e.g. 02:30 on the spring-forward night) move forward by the
-    gap (03:30); wall-clock results in a repeated hour (fall back) take the first occurrence.
+    gap (03:30); wall-clock results in a repeated hour (fall back) take the first occurrence. (The form,
+    which has only a wall time, reads an end in the repeated hour as the second one; ``describe`` adds the
+    zone's abbreviation for such a time: "Sun 25 Oct 02:30 Europe/Berlin (CET)".)
+
+Extensions (``parse_extension``): a bare duration adds to the current end ("extend for 2 hours", "by 2 days",
+"for another hour", "30 minutes more"); anything else is read as above.
 """
 
 from __future__ import annotations
@@ -90,7 +100,7 @@ from fractions import Fraction
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-__all__ = ["Window", "describe", "end_of_day", "parse_window"]
+__all__ = ["Window", "describe", "end_of_day", "parse_extension", "parse_window"]
 
 
 @dataclass(frozen=True)
@@ -147,7 +157,10 @@ def describe(dt: datetime, now: datetime | None = None) -> str:
     text = f"{_WEEKDAY_ABBR[dt.weekday()]} {dt.day} {_MONTH_ABBR[dt.month - 1]}"
     if now is not None and now.astimezone(dt.tzinfo).year != dt.year:
         text += f" {dt.year}"
-    return f"{text} {dt.hour:02d}:{dt.minute:02d} {zone_name}"
+    text = f"{text} {dt.hour:02d}:{dt.minute:02d} {zone_name}"
+    if dt.replace(fold=0).utcoffset() != dt.replace(fold=1).utcoffset():  # the hour the clocks go back
+        text += f" ({dt.tzname()})"
+    return text
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -239,6 +252,11 @@ _TIME_WORDS = (set(_WEEKDAYS) | set(_MONTHS) | {
     "noon", "midday", "midnight", "morning", "afternoon", "evening", "night", "eod", "eow", "eom",
     "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "day", "days", "week", "weeks",
     "weekend", "month", "months", "year", "years", "o'clock", "oclock",
+    # the time of day in words, or a zone: "until 5pm, London time", "until tomorrow, half past two"
+    "time", "local", "half", "past", "quarter", "lunch", "lunchtime", "first", "thing", "cob", "close",
+    "business", "after", "next", "early", "late", "latest", "zone", "utc", "gmt", "zulu",
+    "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt", "akst", "akdt", "hst", "cet", "cest", "eet", "eest",
+    "wet", "west", "bst", "ist", "aest", "aedt", "acst", "acdt", "awst", "jst", "kst", "sgt", "hkt", "nzst", "nzdt",
 }) - {"may", "sat", "sun", "mar", "wed"}  # fmt: skip
 
 
@@ -554,6 +572,33 @@ def _resolve_day(spec: _DateSpec | None, ref: datetime, now_l: datetime, ok: Cal
     return date(year, month, 1) - timedelta(days=1)
 
 
+def _recent_start(point: _Point | None, now_l: datetime) -> datetime | None:
+    """The start a month-and-day or day-of-month start ("from Dec 24", "from the 1st") meant when it
+    fell in the last few weeks. The callers decide whether the user meant it (then it is a problem:
+    it has passed) rather than the same day a year or a month later: when the window it opens is
+    still running, or, with no end, when it was in the last week."""
+    day = _recent_past(point.date, now_l) if point is not None else None
+    return None if point is None or day is None else _at(day, point.clock or _MIDNIGHT, _zone_of(now_l))
+
+
+def _recent_past(spec: _DateSpec | None, now_l: datetime) -> date | None:
+    today = now_l.date()
+    if isinstance(spec, _MonthDay):
+        candidates = [(year, spec.month, spec.day) for year in (today.year, today.year - 1)]
+    elif isinstance(spec, _DayOfMonth):
+        candidates = [(*_add_months(today, months), spec.day) for months in (0, -1)]
+    else:
+        return None
+    for year, month, day in candidates:
+        if _valid(year, month, day) and today - timedelta(days=_RECENT_DAYS) <= date(year, month, day) < today:
+            return date(year, month, day)
+    return None
+
+
+_RECENT_DAYS = 31
+_RECENT_DAYS_NO_END = 7
+
+
 def _valid(year: int, month: int, day: int) -> bool:
     try:
         date(year, month, day)
@@ -637,6 +682,13 @@ def _range(start_text: str, end_text: str, now_l: datetime) -> _Pair:
     ):
         # "from 11:00 to 17:00 tomorrow": does "tomorrow" belong to both times? Do not guess.
         raise _Problem('I could not tell on which day "{q}" starts: please name the day of the start too.')
+    if (recent := _recent_start(start_point, now_l)) is not None:
+        try:
+            running = _utc(_resolve(end_point, "end", recent, now_l)) > _utc(now_l)
+        except _Problem:
+            running = False
+        if running:  # "from Dec 24 to Jan 2" on 28 Dec: not next year's, this one, which has begun
+            _check_start(recent, now_l)
     start = _start_point(start_point, now_l)
     return start, _end_point(end_point, start, now_l)
 
@@ -733,6 +785,8 @@ _DURATION_RE = re.compile(
 )
 _WHOLE_DAY_RE = re.compile(r"(?:(?:for|on|during) )?(?:all day )?(?P<p>.+?)(?: all day)?")
 
+_PLAIN_WEEKDAY_RE = re.compile(rf"(?:{_WD})\.?")
+
 _Pair = tuple[datetime | None, datetime | None]
 
 
@@ -779,10 +833,20 @@ def _parse_phrase(text: str, now_l: datetime) -> _Pair:
         return None, _end_point(_parse_point("end of the week"), None, now_l)
 
     if (match := _BETWEEN_RE.fullmatch(text) or _RANGE_RE.fullmatch(text)) is not None:
-        return _range(match["a"], match["b"], now_l)
+        start_text = match["a"]
+        if match["b"].endswith(" next week") and _PLAIN_WEEKDAY_RE.fullmatch(start_text):
+            start_text += " next week"  # "Monday to Wednesday next week": both days are next week's
+        return _range(start_text, match["b"], now_l)
 
     if (match := _START_RE.fullmatch(text)) is not None:
-        start = _start_point(_parse_start(match["a"]), now_l)
+        start_point = _parse_start(match["a"])
+        start = _start_point(start_point, now_l)
+        recent = _recent_start(start_point, now_l)
+        if recent is not None and start is not None:
+            running = _duration_from(match["d"], recent) if match["d"] else None
+            if (running is not None and _utc(running) > _utc(now_l)) if match["d"] else \
+                    now_l.date() - recent.date() <= timedelta(days=_RECENT_DAYS_NO_END):
+                _check_start(recent, now_l)  # "from Dec 1" on 2 Dec: that one, not next year's
         if match["d"] is None:
             return start, None
         end = _duration_from(match["d"], start or now_l)
@@ -836,3 +900,38 @@ def parse_window(text: str, now: datetime, zone: ZoneInfo) -> Window:
         return Window(start, end, None)
     assert first is not None
     return Window(None, None, first.message(_excerpt(phrase)))
+
+
+_EXTRA_RE = re.compile(
+    r"(?:(?:by|for) )?(?P<another>(?:another|an extra|extra|a further|further|an additional|additional) )?"
+    r"(?P<d>.+?)(?: (?:more|longer|extra|again))?"
+)
+
+
+def parse_extension(text: str, end: datetime, now: datetime, zone: ZoneInfo) -> Window:
+    """The new end of an intercept that ends at ``end``, from what follows "extend".
+
+    A bare duration adds to the current end ("extend for 2 hours", "extend by 2 days", "extend for
+    another hour", "extend 30 minutes more"); anything else is an end read as :func:`parse_window`
+    reads it ("extend until Friday", "extend to 5pm"). ``start`` is always None.
+    """
+    if end.tzinfo is None or now.tzinfo is None:
+        raise ValueError("parse_extension() needs aware datetimes")
+    phrase = _clean(text)
+    for candidate in _candidates(phrase):
+        match = _EXTRA_RE.fullmatch(_normalize(candidate))
+        if match is None:
+            continue
+        amount = match["d"]
+        if match["another"] and amount in ("minute", "hour", "day", "week"):
+            amount = "1 " + amount  # "another hour"
+        try:
+            duration = _parse_duration(amount)
+        except _Problem as problem:
+            return Window(None, None, problem.message(_excerpt(candidate)))
+        if duration is not None:
+            return Window(None, _add_duration(end.astimezone(zone), duration), None)
+    if re.match(r"to\b", phrase, re.IGNORECASE):
+        phrase = "until" + phrase[2:]  # "extend to Friday"
+    window = parse_window(phrase, now, zone)
+    return Window(None, window.end, window.problem)

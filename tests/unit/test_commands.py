@@ -1,4 +1,4 @@
-from bot.domain.commands import Kind, parse_command
+from bot.domain.commands import Command, Kind, parse_command
 
 BOT = ("Intercept Bot", "Intercept")
 
@@ -49,3 +49,34 @@ def test_greetings_and_everyday_phrasings() -> None:
         assert parse_command(phrase, BOT).kind is Kind.STATUS, phrase
     # an end time is not a cancel
     assert parse_command("intercept me and end at 5pm", BOT).kind is Kind.INTERCEPT
+
+
+def test_sentences_about_an_intercept_that_is_on_never_open_a_new_form() -> None:
+    for phrase in ("can you cancel my intercept?", "I'm back, please end my intercept", "I want to cancel my intercept",
+                   "could you stop intercepting me", "cancel it, I'm back today"):
+        assert parse_command(phrase, BOT).kind is Kind.CANCEL, phrase
+    for phrase in ("what's the status of my intercept?", "when does my intercept end?", "Is my intercept still on",
+                   "what’s my status?", "when will you intercept me?"):
+        assert parse_command(phrase, BOT).kind is Kind.STATUS, phrase
+    assert parse_command("can you extend my intercept until Friday?", BOT) == Command(Kind.EXTEND, "until Friday?")
+    assert parse_command("extend the intercept by 2 hours", BOT) == Command(Kind.EXTEND, "by 2 hours")
+
+
+def test_an_end_with_a_time_after_it_is_a_new_end_not_an_end_now() -> None:
+    assert parse_command("end my intercept at 5pm", BOT) == Command(Kind.END_AT, "at 5pm")
+    assert parse_command("stop intercepting me at 5pm", BOT) == Command(Kind.END_AT, "at 5pm")
+    assert parse_command("end my intercept tomorrow at 17:00", BOT) == Command(Kind.END_AT, "tomorrow at 17:00")
+    assert parse_command("cancel my intercept on Friday", BOT) == Command(Kind.END_AT, "on Friday")
+    assert parse_command("end it in 2 hours", BOT) == Command(Kind.END_AT, "in 2 hours")
+    for phrase in ("end of day", "end of week"):  # a time, typed on its own: not a command to end anything
+        assert parse_command(phrase, BOT).kind is Kind.UNKNOWN, phrase
+
+
+def test_a_request_is_a_request_even_as_a_question_or_after_the_bots_name() -> None:
+    assert parse_command("Is it possible to intercept me until Friday?", BOT) == Command(Kind.INTERCEPT,
+                                                                                         "until Friday?")
+    assert parse_command("Hey Intercept Bot, intercept me until Friday", BOT).rest == "until Friday"
+    assert parse_command("intercept me until Friday, then remove it", BOT).kind is Kind.INTERCEPT
+    # the word in the bot's name, or in passing, is not a request
+    for phrase in ("Intercept Bot thanks!", "Intercept Bot blah", "thanks for the intercept"):
+        assert parse_command(phrase, BOT).kind is Kind.UNKNOWN, phrase

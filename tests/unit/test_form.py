@@ -1,12 +1,13 @@
 """The server-side check of a form submission (bot.domain.form)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.domain import form
 from bot.domain.model import InterceptSettings
+from bot.domain.timeparse import describe, parse_window
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Fri 10:00 in Berlin
@@ -142,6 +143,18 @@ def test_a_wall_time_skipped_by_daylight_saving_is_refused() -> None:
                                   zone=BERLIN, max_days=30, current=CURRENT)
     assert result.valid is None
     assert "does not exist" in result.errors["until.time"]
+
+
+def test_an_end_in_the_hour_that_happens_twice_is_the_later_one_and_says_so() -> None:
+    now = datetime(2026, 10, 24, 23, 30, tzinfo=UTC)  # Sun 25 Oct 01:30 CEST; at 03:00 CEST it is 02:00 CET
+    window = parse_window("for 2 hours", now, BERLIN)  # 02:30 CET, the second 02:30 of that night
+    values = inputs(**form.window_values(window.start, window.end, BERLIN))
+    result = form.read_submission(values, now=now, zone=BERLIN, max_days=30, current=CURRENT)
+    assert result.valid is not None and result.valid.end_at == now + timedelta(hours=2)
+    assert describe(result.valid.end_at.astimezone(BERLIN)) == "Sun 25 Oct 02:30 Europe/Berlin (CET)"
+    early = inputs(**{"from.date": "2026-10-25", "from.time": "02:15", "until.date": "2026-10-26"})
+    start = form.read_submission(early, now=now, zone=BERLIN, max_days=30, current=CURRENT)
+    assert start.valid is not None and start.valid.start_at == datetime(2026, 10, 25, 0, 15, tzinfo=UTC)  # CEST
 
 
 def test_non_string_values_from_a_forged_submission_are_refused_not_crashed() -> None:

@@ -4,9 +4,14 @@ must never lose or double an intercept, nor snapshot the intercepted settings.""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.model import InterceptSettings, Status
 from tests.unit.fakes import ALICE, BOB, ORIGINAL, World, permanent, transient
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SUBMIT = {"intent": "submit", "incoming.type": "INTERCEPT_ALL", "incoming.voicemailEnabled": "false",
+          "incoming.announcements.greeting": "DEFAULT", "outgoing.type": "INTERCEPT_ALL"}
 
 
 def test_approve_applies_with_the_snapshot_stored_first_and_the_end_reverts(tmp_path) -> None:
@@ -251,19 +256,98 @@ def test_ending_an_intercept_early_answers_once(tmp_path) -> None:
     assert world.webex.sent[-1]["markdown"] == "You have nothing to cancel."
 
 
-def test_an_extension_of_an_intercept_that_ended_meanwhile_fails_cleanly(tmp_path) -> None:
+def test_an_extension_whose_intercept_ended_first_is_withdrawn_and_never_turns_it_back_on(tmp_path) -> None:
     world = World(tmp_path)
     first = world.request_and_approve(until="2026-12-02")  # until 17:00 Berlin
     world.say(ALICE, "extend until 2026-12-05 12:00")
     extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    card = world.live_card("approval", Status.AWAITING_APPROVAL)
     world.clock.advance(hours=8)  # the intercept ends before anyone approves the extension
     world.service.sweep()
     assert world.status(first) is Status.REVERTED
-    world.webex.faults["put"] = [permanent(400)]
-    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
-    assert world.status(extension.id) is Status.FAILED  # not left applying for ever
+    assert world.status(extension.id) is Status.EXPIRED
+    assert not [c for c in world.store.cards_for(extension.id, "approval") if c.live]  # cards closed
+    assert world.webex.said("request to extend your intercept was withdrawn")
+    puts = len(world.webex.puts)
+    world.click(BOB, card, {"intent": "approve"})  # a click on the old card changes nothing
     world.run_until_quiet(sweeps=3)
+    assert len(world.webex.puts) == puts
     assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_an_approval_racing_the_end_of_the_extended_intercept_applies_nothing(tmp_path) -> None:
+    world = World(tmp_path)
+    first = world.request_and_approve()
+    world.say(ALICE, "extend until 2026-12-06 12:00")
+    extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    world.service.lifecycle.end_now(first, "alice")  # ended by a path that does not look at extensions
+    puts = len(world.webex.puts)
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    assert world.status(extension.id) is Status.EXPIRED
+    assert world.webex.said("nothing to extend")
+    assert len(world.webex.puts) == puts and world.webex.settings["alice"] == ORIGINAL
+
+
+def test_an_approved_extension_is_not_applied_once_its_intercept_is_gone(tmp_path) -> None:
+    world = World(tmp_path)
+    first = world.request_and_approve()
+    world.say(ALICE, "extend until 2026-12-06 12:00")
+    extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    world.store.move(extension.id, Status.AWAITING_APPROVAL, Status.APPROVED, now=world.clock.now())
+    world.service.lifecycle.end_now(first, "alice")  # a crash came between the approval and its apply
+    puts = len(world.webex.puts)
+    world.service.lifecycle.apply(extension.id)
+    assert world.status(extension.id) is Status.EXPIRED
+    assert len(world.webex.puts) == puts
+
+
+def test_shortening_withdraws_a_waiting_extension_and_the_same_end_changes_nothing(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve(until="2026-12-04")
+    world.say(ALICE, "extend until 2026-12-06 12:00")
+    extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    world.say(ALICE, "extend until 2026-12-03 15:00")  # earlier: done at once, and it is the latest word
+    assert world.status(extension.id) is Status.CANCELLED
+    assert not [c for c in world.store.cards_for(extension.id, "approval") if c.live]
+    end = world.store.get(request_id).end_at  # type: ignore[union-attr]
+    before = len(world.webex.sent)
+    world.say(ALICE, "extend until 2026-12-03 15:00")
+    assert world.webex.said("ends Thu 3 Dec 15:00 Europe/Berlin already")
+    assert world.store.get(request_id).end_at == end  # type: ignore[union-attr]
+    assert not world.store.for_person("alice", [Status.AWAITING_APPROVAL])
+    assert len(world.webex.sent) == before + 1  # the answer only: approvers are not told of a change
+
+
+def test_an_extension_leaves_a_request_for_later_alone(tmp_path) -> None:
+    world = World(tmp_path)
+    world.request_and_approve(until="2026-12-03")
+    world.say(ALICE, "intercept me next week")
+    form = world.live_card("form", Status.FORM_SENT)
+    world.click(ALICE, form, {**SUBMIT,
+                                                            "from.date": "2026-12-07", "from.time": "00:00",
+                              "until.date": "2026-12-11", "until.time": "23:59"})
+    later = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    assert world.status(later.id) is Status.APPROVED
+    world.say(ALICE, "extend until 2026-12-03 20:00")
+    world.service.sweep()
+    assert world.status(later.id) is Status.APPROVED  # still planned for next week
+    assert len(world.store.for_person("alice", [Status.AWAITING_APPROVAL])) == 1
+
+
+def test_no_reminder_for_an_intercept_shorter_than_the_reminder(tmp_path) -> None:
+    world = World(tmp_path)
+    world.say(ALICE, "intercept me for 10 minutes")
+    form = world.live_card("form", Status.FORM_SENT)
+    end = world.clock.now() + timedelta(minutes=10)
+    world.click(ALICE, form, {**SUBMIT,
+                                                            "until.date": f"{end.astimezone(BERLIN):%Y-%m-%d}",
+                              "until.time": f"{end.astimezone(BERLIN):%H:%M}"})
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    request = world.store.for_person("alice", [Status.ACTIVE])[-1]
+    world.service.sweep()
+    assert world.store.cards_for(request.id, "reminder") == []
+    assert f"remind:{request.id}" not in world.scheduler.jobs
 
 
 def test_two_extensions_at_once_leave_the_newer_waiting(tmp_path) -> None:
@@ -285,3 +369,30 @@ def test_the_sweep_cancels_a_request_a_newer_one_replaced(tmp_path, monkeypatch)
     monkeypatch.undo()
     world.service.sweep()
     assert world.status(older) is Status.CANCELLED and world.status(newer) is Status.AWAITING_APPROVAL
+
+
+def test_extend_by_a_duration_adds_to_the_end_and_never_shortens(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve(until="2026-12-04")  # Fri 4 Dec 23:59 Berlin
+    end = world.store.get(request_id).end_at  # type: ignore[union-attr]
+    world.say(ALICE, "extend for 2 hours")  # from the end, not from now: a later end, so approvers decide
+    extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    assert extension.end_at == end + timedelta(hours=2)
+    assert world.status(request_id) is Status.ACTIVE
+    assert world.store.get(request_id).end_at == end  # type: ignore[union-attr]
+
+
+def test_end_it_at_a_time_sets_a_new_end_instead_of_ending_now(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve(until="2026-12-04")
+    world.say(ALICE, "end my intercept at 5pm")  # Wed 10:00 Berlin now: today 17:00, earlier than Friday
+    request = world.store.get(request_id)
+    assert request is not None and request.status is Status.ACTIVE
+    assert request.end_at == world.clock.now().replace(hour=16)  # 17:00 Berlin = 16:00 UTC
+    assert world.webex.said("now ends Wed 2 Dec 17:00 Europe/Berlin")
+    world.say(ALICE, "can you end my intercept at blorp o'clock?")
+    assert world.status(request_id) is Status.ACTIVE
+    assert world.webex.said("end now")
+    world.say(ALICE, "I'm back, please end my intercept")
+    assert world.status(request_id) is Status.REVERTED
+    assert world.webex.settings["alice"] == ORIGINAL

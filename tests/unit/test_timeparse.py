@@ -366,6 +366,15 @@ RESOLVES: list[tuple[str, str, str, str | None, str | None]] = [
     (BER, UTC_THU_2330, "until Thursday", None, "2025-12-04 23:59"),
     (BER, UTC_THU_2330, "until Friday", None, "2025-11-28 23:59"),
     (BER, UTC_THU_2330, "until tomorrow", None, "2025-11-29 23:59"),
+    # --- "next week" at the end of a weekday range is both days' week (now: Thursday 27 Nov) ----------------
+    (BER, B_THU, "from Monday to Wednesday next week", "2025-12-01 00:00", "2025-12-03 23:59"),
+    (BER, "2025-11-24 08:00", "from Monday to Wednesday next week", "2025-12-01 00:00", "2025-12-03 23:59"),
+    (BER, "2025-11-24 08:00", "Tuesday to Thursday next week", "2025-12-02 00:00", "2025-12-04 23:59"),
+    (NYC, "2025-11-24 08:00", "Mon-Fri next week", "2025-12-01 00:00", "2025-12-05 23:59"),
+    (SYD, "2025-11-24 08:00", "between Monday and Wednesday next week", "2025-12-01 00:00", "2025-12-03 23:59"),
+    # --- a start a few weeks back is not next year's or next month's, unless its window is over too -----
+    (BER, B_THU, "from the 20th to the 24th", "2025-12-20 00:00", "2025-12-24 23:59"),
+    (BER, B_THU, "from the 28th to the 30th", "2025-11-28 00:00", "2025-11-30 23:59"),
 ]
 
 
@@ -447,6 +456,20 @@ NOT_RESOLVED: list[tuple[str, str]] = [
     ("for 2 hours 3 hours", "I could not read"),
     ("for 2 hours and", "I could not read"),
     ("until 2026-12", 'please write dates like "3 Dec"'),
+    # a remark that carries a zone or a time of day is part of the time, not dropped
+    ("until 5pm, London time", "I could not read"),
+    ("until 5pm, EST", "I could not read"),
+    ("until Friday 17:00 (UTC)", "I could not read"),
+    ("until tomorrow, half past two", "I could not read"),
+    ("until Monday (lunch)", "I could not read"),
+    ("until Monday, first thing", "I could not read"),
+    ("until Friday, COB", "I could not read"),
+    ("until Friday, after next", "I could not read"),
+    # a range that began in the last weeks and is still running: its start has passed, not next year's
+    ("from Nov 24 to Dec 3", "(Mon 24 Nov 00:00 Europe/Berlin) is in the past"),
+    ("from the 20th to the 3rd", "(Thu 20 Nov 00:00 Europe/Berlin) is in the past"),
+    ("from Nov 26 for 3 days", "is in the past"),
+    ("from Nov 26", "is in the past"),
 ]
 
 
