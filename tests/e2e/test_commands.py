@@ -90,3 +90,36 @@ def test_a_custom_greeting_sent_with_the_request_is_uploaded_when_applied(
     bot.wait_status(alice.id, "reverted")
     assert emu.get_intercept(alice.id)["incoming"]["announcements"]["greeting"] == "DEFAULT"
     assert [r.path for r in emu.requests if r.path.startswith("/contents/")]  # fetched from Webex's own URL
+
+
+def test_sentences_around_an_intercept_that_is_on(world: tuple[Any, People, Chat], bot: BotProcess) -> None:
+    emu, people, chat = world
+    alice, bob = people.alice, people.bob
+    room = ask_and_submit(chat, alice, "intercept me for 2 hours")  # Wed 2 Dec 10:00 -> 12:00 Berlin
+    chat.submit(bob, approval_card_for(chat, bob), {"intent": "approve", "comment": ""})
+    bot.wait_status(alice.id, "active")
+    forms = len(chat.cards(room, "until.date"))
+
+    chat.say(alice, "when does my intercept end?")  # a question about it: the status, not a new form
+    chat.wait_bot_text(room, "since Wed 2 Dec 10:00 Europe/Berlin, until Wed 2 Dec 12:00 Europe/Berlin")
+    chat.say(alice, "extend for 1 hour")  # from the end, not from now
+    chat.wait_bot_text(room, "asked the approvers to extend your intercept until Wed 2 Dec 13:00 Europe/Berlin")
+    extension = approval_card_for(chat, bob)
+
+    chat.say(alice, "end my intercept at 11:00")  # a new, earlier end: at once; the waiting extension goes
+    chat.wait_bot_text(room, "now ends Wed 2 Dec 11:00 Europe/Berlin")
+    wait_until(lambda: extension["id"] in [m["id"] for m in emu.deleted_messages], what="the extension's card")
+    assert bot.request_statuses(alice.id) == ["active", "cancelled"]
+    chat.say(alice, "extend until 11:30")
+    chat.wait_bot_text(room, "asked the approvers to extend your intercept until Wed 2 Dec 11:30")
+    extension = approval_card_for(chat, bob)
+
+    bot.sandbox_clock(90 * 60)  # 11:30: the intercept ends while its extension still waits
+    bot.wait_status(alice.id, "reverted")
+    chat.wait_bot_text(room, "request to extend your intercept was withdrawn")
+    wait_until(lambda: extension["id"] in [m["id"] for m in emu.deleted_messages], what="the extension's card")
+    assert "expired" in bot.request_statuses(alice.id)
+    chat.say(alice, "can you cancel my intercept?")
+    chat.wait_bot_text(room, "You have nothing to cancel.")
+    assert len(chat.cards(room, "until.date")) == forms  # no sentence opened a new form
+    assert [put.json["enabled"] for put in chat.puts(alice)] == [True, False]
