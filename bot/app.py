@@ -28,6 +28,7 @@ from bot.webex import RetryPolicy, WebexClient
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
+INBOX_KEPT = timedelta(days=7)  # handled webhook events keep their payload this long (for debugging)
 
 
 class StartupError(Exception):
@@ -202,3 +203,4 @@ class _Timers:
             return
         self.app.clock.refresh()
         self.app.service.sweep()
+        self.app.store.inbox_prune(datetime.now(UTC) - INBOX_KEPT)

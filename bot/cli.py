@@ -22,6 +22,7 @@ from types import FrameType
 
 from bot import config as configuration
 from bot import logs
+from bot.events import MAX_BODY
 
 log = logging.getLogger("bot")
 
@@ -83,7 +84,9 @@ def _serve(host: str, port: int | None) -> int:
         app.stop()
         return 2
     try:
-        server = create_server(app.web, host=host, port=port, threads=8, ident="intercept-bot")
+        # waitress reads a request's whole body before the app sees it: refuse big ones while reading
+        server = create_server(app.web, host=host, port=port, threads=8, ident="intercept-bot",
+                               max_request_body_size=MAX_BODY)
     except OSError as error:
         print(f"intercept-bot: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         app.stop()
@@ -191,6 +194,16 @@ def _register_webhooks(url: str) -> int:
 def _sandbox_clock(seconds: float) -> int:
     from bot.clock import advance
     from bot.store import SqlStore, make_engine
+
+    try:
+        sandbox = configuration.load().sandbox  # the server's own settings: it must honour the clock
+    except configuration.ConfigError as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        return 2
+    if not sandbox:
+        print("intercept-bot: sandbox-clock only works with INTERCEPT_SANDBOX=1 (tests, demo), never in production",
+              file=sys.stderr)
+        return 2
 
     store = SqlStore(make_engine(_database_url()))
     store.create_schema()

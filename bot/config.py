@@ -6,6 +6,7 @@ A missing or malformed value raises `ConfigError` whose text is one line naming 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -114,6 +115,9 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
     reminder = _int(env, "INTERCEPT_REMINDER_MINUTES", 15, 0, 24 * 60)
     approval_hours = _int(env, "INTERCEPT_APPROVAL_HOURS", 24, 1, 24 * 14)
     sandbox = env.get("INTERCEPT_SANDBOX", "") in ("1", "true", "yes")
+    if sandbox and not _loopback(parsed.hostname or ""):
+        raise ConfigError("INTERCEPT_SANDBOX is on but WEBEX_API_URL is not on this machine: the sandbox clock "
+                          "is for tests and the demo, never for a real Webex")
 
     return Config(bot_token=bot_token, admin_token=admin_token, webhook_secret=secret, api_url=api_url,
                   admin_refresh=refresh,
@@ -121,6 +125,15 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
                   approvers=frozenset(approvers_raw), approval_room_id=room, default_timezone=zone,
                   max_days=max_days, reminder_minutes=reminder, approval_hours=approval_hours, sandbox=sandbox,
                   sweep_seconds=float(sweep), workers=workers)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

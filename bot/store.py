@@ -393,6 +393,13 @@ class SqlStore:
                                      .where(greetings_table.c.request_id == request_id)).first()
         return (str(row.file_name), bytes(row.data)) if row else None
 
+    def drop_greetings(self, keep: Iterable[Status]) -> int:
+        """Forget the greetings of requests no longer in `keep` (uploaded, or never to be)."""
+        wanted = select(requests_table.c.id).where(requests_table.c.status.in_([s.value for s in keep]))
+        with self._tx() as tx:
+            result = tx.execute(delete(greetings_table).where(greetings_table.c.request_id.not_in(wanted)))
+        return int(result.rowcount)
+
     # ------------------------------------------------------------------ people directory
 
     def remember_person(self, email: str, person_id: str) -> None:
@@ -456,6 +463,16 @@ class SqlStore:
         with self._tx() as tx:
             result = tx.execute(update(inbox_table).where(inbox_table.c.status == "processing")
                                 .values(status="pending"))
+        return int(result.rowcount)
+
+    def inbox_prune(self, before: datetime) -> int:
+        """Empty the payloads of events handled before `before`; their keys stay, so a late
+        redelivery is still recognised."""
+        with self._tx() as tx:
+            result = tx.execute(update(inbox_table)
+                                .where(inbox_table.c.status.in_(["done", "failed"]),
+                                       inbox_table.c.received_at < before, inbox_table.c.payload != "")
+                                .values(payload=""))
         return int(result.rowcount)
 
     def inbox_counts(self) -> dict[str, int]:

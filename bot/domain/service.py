@@ -170,6 +170,8 @@ class InterceptService:
                 self.send_approval_cards(request)
         for request in self.store.with_status([Status.FORM_SENT]):
             self._expire_if_stale(request, now)
+        # a greeting (up to 5 MB) is kept only until its request is applied, or will never be
+        self.store.drop_greetings([*OPEN_STATES, Status.APPLYING])
 
     @announcing
     def _withdraw_stale_cards(self) -> None:

@@ -128,6 +128,8 @@ _EOD = time(23, 59)
 _MIDNIGHT = time(0, 0)
 _MAX_YEARS_AHEAD = 10
 _EXCERPT_MAX = 60
+_MAX_PHRASE = 300
+_TOO_LONG = 'That is too long for me to read as a time: say just the time, for example "until Friday 17:00".'
 
 
 def _normalized(dt: datetime, zone: ZoneInfo) -> datetime:
@@ -285,7 +287,7 @@ _CUT_RE = re.compile(
 
 
 def _clean(text: str) -> str:
-    phrase = text.strip()
+    phrase = " ".join(text.split())
     while (match := _LEAD_RE.match(phrase)) is not None and match.end() > 0:
         phrase = phrase[match.end() :]
     return _TRAIL_RE.sub("", phrase).strip()
@@ -885,6 +887,8 @@ def parse_window(text: str, now: datetime, zone: ZoneInfo) -> Window:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("parse_window() needs an aware 'now'")
     now_l = now.astimezone(zone)
+    if len(" ".join(text.split())) > _MAX_PHRASE:  # also bounds the work the patterns do on hostile text
+        return Window(None, None, _TOO_LONG)
     phrase = _clean(text)
     if not phrase:
         return Window(None, None, None)
@@ -917,6 +921,8 @@ def parse_extension(text: str, end: datetime, now: datetime, zone: ZoneInfo) -> 
     """
     if end.tzinfo is None or now.tzinfo is None:
         raise ValueError("parse_extension() needs aware datetimes")
+    if len(" ".join(text.split())) > _MAX_PHRASE:  # also bounds the work the patterns do on hostile text
+        return Window(None, None, _TOO_LONG)
     phrase = _clean(text)
     for candidate in _candidates(phrase):
         match = _EXTRA_RE.fullmatch(_normalize(candidate))

@@ -433,6 +433,10 @@ def raw_cases(legit: bytes, legit_signature: str) -> list[tuple[str, bytes, Call
          + b"%x\r\n%s\r\n0\r\n\r\n" % (len(legit), legit), lambda status: status == 200),
         ("Content-Length beyond any limit", (f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                                              "Content-Length: 1000000000000\r\n\r\n{}").encode(), ok),
+        # refused as soon as the headers are read, not after 64 MiB were taken in
+        ("Content-Length over the limit, the body never sent",
+         (f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          f"Content-Length: {64 * 1024 * 1024}\r\n\r\n{{").encode(), lambda status: status == 413),
         ("negative Content-Length", (f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n").encode(), ok),
         ("two Content-Lengths", (f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 7"
                                  "\r\n\r\n{}").encode(), ok),

@@ -27,6 +27,7 @@ def test_defaults_and_normalisation() -> None:
     ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE"),
     ({"INTERCEPT_MAX_DAYS": "ten"}, "INTERCEPT_MAX_DAYS"),
     ({"INTERCEPT_MAX_DAYS": "0"}, "INTERCEPT_MAX_DAYS"),
+    ({"INTERCEPT_SANDBOX": "1"}, "INTERCEPT_SANDBOX"),  # with the real Webex: never
 ])
 def test_each_problem_names_its_variable_in_one_line(change: dict[str, str], variable: str) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -57,3 +58,25 @@ def test_refresh_credentials_replace_the_admin_token_and_come_together() -> None
         assert str(raised.value).startswith(missing)
     with pytest.raises(ConfigError, match=r"^WEBEX_ADMIN_TOKEN"):
         load({**BASE, "WEBEX_ADMIN_TOKEN": ""})
+
+
+def test_the_sandbox_clock_is_only_for_a_webex_on_this_machine() -> None:
+    for url in ("http://127.0.0.1:8123/v1", "http://localhost:9/v1", "http://[::1]:9/v1"):
+        assert load({**BASE, "INTERCEPT_SANDBOX": "1", "WEBEX_API_URL": url}).sandbox is True
+    with pytest.raises(ConfigError):
+        load({**BASE, "INTERCEPT_SANDBOX": "1", "WEBEX_API_URL": "https://webexapis.com.evil.example/v1"})
+
+
+def test_sandbox_clock_refuses_to_move_a_clock_the_server_would_not_honour(tmp_path, monkeypatch, capsys) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in {**BASE, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("INTERCEPT_SANDBOX", raising=False)
+    assert main(["sandbox-clock", "--advance", "60"]) == 2
+    assert "INTERCEPT_SANDBOX" in capsys.readouterr().err
+    monkeypatch.setenv("INTERCEPT_SANDBOX", "1")
+    monkeypatch.setenv("WEBEX_API_URL", "http://127.0.0.1:9/v1")
+    assert main(["sandbox-clock", "--advance", "60"]) == 0
+    assert "offset is now 0:01:00" in capsys.readouterr().out

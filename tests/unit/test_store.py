@@ -143,3 +143,26 @@ def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(store: SqlStore
     ghost.me = ghost.me.__class__("ghost", ghost.me.host, int(dead.stdout), ghost.me.expires)
     assert ghost.take(NOW) is None
     assert Lease(store, ttl=timedelta(hours=1)).take(NOW + timedelta(seconds=1)) is None
+
+
+def test_greetings_are_kept_only_while_their_request_may_still_be_applied(store: SqlStore) -> None:
+    for request_id, status in (("open", Status.AWAITING_APPROVAL), ("applying", Status.APPLYING),
+                               ("done", Status.ACTIVE), ("gone", Status.CANCELLED)):
+        store.add_request(request(request_id, status))
+        store.save_greeting(request_id, f"{request_id}.wav", b"RIFF")
+    assert store.drop_greetings([Status.AWAITING_APPROVAL, Status.APPLYING]) == 2
+    assert [store.greeting(r) is not None for r in ("open", "applying", "done", "gone")] == [True, True, False, False]
+
+
+def test_old_inbox_payloads_are_emptied_and_their_keys_kept(store: SqlStore) -> None:
+    store.inbox_add("messages:old", b'{"id": "old"}', NOW - timedelta(days=8))
+    store.inbox_add("messages:new", b'{"id": "new"}', NOW)
+    for _ in range(2):
+        claimed = store.inbox_claim(NOW)
+        assert claimed is not None
+        store.inbox_finish(claimed[0])
+    assert store.inbox_prune(NOW - timedelta(days=7)) == 1
+    assert store.inbox_add("messages:old", b'{"id": "old"}', NOW) is False  # a late redelivery is still known
+    with store.engine.connect() as connection:
+        payloads = dict(connection.exec_driver_sql("SELECT key, payload FROM webhook_inbox").all())
+    assert payloads == {"messages:old": "", "messages:new": '{"id": "new"}'}

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.timeparse import Window, describe, end_of_day, parse_window
+from bot.domain.timeparse import Window, describe, end_of_day, parse_extension, parse_window
 
 BER = "Europe/Berlin"
 NYC = "America/New_York"
@@ -619,3 +619,13 @@ def test_never_crashes_and_problems_are_short(text: str, zone: str) -> None:
         assert window.end is None
         assert len(window.problem) < 300
     assert parse_window(text, now, ZoneInfo(zone)) == window  # deterministic
+
+
+@pytest.mark.parametrize(("filler", "expected"), [(" ", "could not read"), ("\n", "could not read"),
+                                                  (". ", "too long"), ("i ", "too long")])
+def test_a_phrase_too_long_to_be_a_time_is_refused_whole(filler: str, expected: str) -> None:
+    hostile = "until " + filler * (7400 // len(filler)) + "x"  # as long as a Webex message may be
+    now = at(BER, B_THU)
+    for window in (parse_window(hostile, now, ZoneInfo(BER)), parse_extension(hostile, now, now, ZoneInfo(BER))):
+        assert window.end is None and window.problem is not None and expected in window.problem
+    assert parse_window("until Friday" + " " * 400, now, ZoneInfo(BER)).end is not None  # spaces are not text
