@@ -176,8 +176,11 @@ class Announcer:
             tell(request, f"Your intercept could not be applied: {error}. {yours} An approver has been told.")
             self._tell_approvers(out, f"Applying the intercept for {name} failed: {error}. {theirs}")
         elif target is Status.EXPIRED and row.note == EXTENSION_ORPHANED:
-            tell(request, "Your request to extend your intercept was withdrawn: the intercept had ended before "
-                          "an approver decided. Say `intercept me until ...` to ask for a new one.")
+            extended = self.store.get(request.extends_id) if request.extends_id else None
+            why = "a newer request took your intercept over" if extended and extended.status is Status.REPLACED \
+                else "the intercept had ended before an approver decided"
+            tell(request, f"Your request to extend your intercept was withdrawn: {why}. Say `status` to see "
+                          "where you stand.")
         elif target is Status.EXPIRED:
             tell(request, f"Your intercept request {escape_markdown(row.note)}. Ask again any time.")
         elif target is Status.CANCELLED and source is Status.REVERTING:

@@ -4,7 +4,8 @@ People do not type commands, they type sentences: "can you cancel my intercept?"
 end?", "I'm back, please end my intercept", "end it at 5pm". The intent is read in a fixed order, each step
 a small pattern, so that a sentence about an intercept that is on never opens a new request form:
 
-help → pending / active → extend → cancel (or, with a time after it, a new end) → status → intercept.
+help → pending / active → extend → cancel (or, with a time after it, a new end) → status → intercept →
+how-to questions (help) → other questions (status) → a change named later in the sentence, unless negated.
 """
 
 from __future__ import annotations
@@ -56,13 +57,19 @@ _STATUS = re.compile(
     r"|\bstatus\s+of\b|\bmy\s+status\b",
     _F,
 )
-# a question about the intercept: "is my intercept still on", "when does my intercept end?"
-_QUESTION = re.compile(r"^(?:is|am|are|when|how|what|which|does|do|did|will|has|have|until\s+when)\b.*\bintercept", _F)
+# a question: about the intercept ("is my intercept still on", "did you cancel my intercept?") it
+# gets the status; asking how ("how do I end my intercept early?", "can I cancel?") gets the help
+_ASK = r"^(?:is|am|are|was|were|when|why|how|what|which|where|who|does|do|did|will|would|has|have|until\s+when)\b"
+_QUESTION = re.compile(_ASK + r".*\b(?:intercept|cancel|end|stop|extend|request)", _F)
+_HOW = re.compile(r"^(?:how\s+(?:do|can|could|should|would|to)\b|(?:can|could|may|should)\s+i\b)", _F)
+# "don't cancel my intercept": a negation in the clause before the verb
+_NEGATED = re.compile(r"\b(?:don'?t|do\s+not|doesn'?t|never|not|no\s+need\s+to|won'?t)\b[^,.;!?]*$", _F)
 _INTERCEPT_ME = re.compile(r"\bintercept(?:ion)?\s+(?:me|my\s+(?:phone|line|calls|number|extension))\b"
                            r"[\s,:;.!-]*(?P<rest>.*)", _F)
-# "intercept until Friday", "I need an intercept until Friday" (not "thanks for the intercept")
-_INTERCEPT = re.compile(r"(?:^|\b(?:need|want|get|set\s+up|request|ask\s+for)\s+(?:an?\s+)?)intercept\b"
-                        r"[\s,:;.!-]*(?P<rest>.*)", _F)
+_INTERCEPT = re.compile(r"\bintercept(?:ion)?\b[\s,:;.!-]*(?P<rest>.*)", _F)
+# asking for one without a time: "intercept", "turn on my intercept", "I need an intercept"
+_ENABLE = re.compile(r"^intercept|\b(?:turn\s+on|switch\s+on|put\s+on|enable|start|activate|set\s+up|need"
+                     r"|want|like|get|request|ask\s+for)\b", _F)
 _NOW = re.compile(r"^(?:(?:right\s+)?now|immediately|asap|at\s+once|straight\s+away|right\s+away)?\b", _F)
 _SIMPLE = (
     (Kind.PENDING, re.compile(r"^(?:show\s+|list\s+)?(?:the\s+)?pending\b", _F)),
@@ -71,12 +78,19 @@ _SIMPLE = (
 _HELP = re.compile(r"^(?:help\b.*|\?+|(?:hi|hello|hey|hallo|good\s+\w+)(?:\s+\w+)?[\s!.?]*)$", _F)
 _LEADING_JUNK = re.compile(r"^[\s@,:;.!-]+")
 _GREETING = re.compile(r"^(?:hi|hello|hey|hallo|good\s+(?:morning|afternoon|evening))\b[\s,!.:-]*", _F)
-# After "end it": words that make it a time ("at 5pm", "tomorrow", "on Friday", "in 2 hours") rather
-# than a remark ("please", "I'm back"): digits, or a word the time parser reads.
-_TIME_FIRST = re.compile(r"(?:until|till|til|to|for|from|next|over|this|tomorrow|tonight|today|in)\b", _F)
+# words that make a sentence about a time ("until Friday", "2 hours", "on Monday")
 _TIME_HINT = re.compile(
-    r"[0-9]|\b(?:at|on|by|in|until|till|til|after|tonight|tomorrow|tmrw|today|noon|midday|midnight|morning"
-    r"|afternoon|evening|night|eod|end\s+of|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?)\b",
+    r"[0-9]|\b(?:until|till|til|tonight|tomorrow|tmrw|today|noon|midday|midnight|morning|weekend|week|hours?"
+    r"|afternoon|evening|night|eod|end\s+of|next|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
+    r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|january|february|march|april|june|july|august"
+    r"|september|october|november|december)\b",
+    _F,
+)
+# after "end it": a new end starts like a time ("at 5pm", "tomorrow", "on Friday", "in 2 hours"); "for
+# tomorrow", "tomorrow's intercept", "the one for Monday" say which request, and cancel it
+_NEW_END = re.compile(
+    r"(?:at|on|by|in|until|till|til|after|before|tonight|noon|midday|midnight|eod|end\s+of|this|next|[0-9]"
+    r"|(?:tomorrow|tmrw|today|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?)(?!'))\b",
     _F,
 )
 
@@ -84,20 +98,21 @@ _TIME_HINT = re.compile(
 def parse_command(text: str, bot_names: Iterable[str] = ()) -> Command:
     """Read a message's text. In a group space Webex puts the bot's name where it was mentioned:
     `bot_names` (display name, first name) are stripped from the start, also after a greeting
-    ("Hey Intercept Bot, ..."), when that leaves a command."""
+    ("Hey Intercept Bot, ...")."""
     words = _plain(text)
     names = sorted((n for n in bot_names if n), key=len, reverse=True)
     greeted = _GREETING.sub("", words, count=1).strip() if not _HELP.match(words) else words
     for candidate in dict.fromkeys((words, greeted)):
         for name in names:
-            rest = _LEADING_JUNK.sub("", candidate[len(name):]).strip()
+            mention = re.match(re.escape(name) + r"(?![\w'])", candidate, _F)
+            rest = _LEADING_JUNK.sub("", candidate[mention.end():]).strip() if mention else ""
             # a bot called "Intercept" must not eat the verb of "intercept me until Friday"
-            if candidate.lower().startswith(name.lower()) and rest and not re.match(r"(?:me|my)\b", rest, _F):
-                command = _read(rest)
-                # the name is not part of the sentence ("@Intercept Bot thanks!"), unless the bot
-                # is called like the command and a time follows ("intercept until Friday")
-                if command.kind is not Kind.UNKNOWN or not _TIME_FIRST.match(rest):
-                    return command
+            if not rest or re.match(r"(?:me|my)\b", rest, _F):
+                continue
+            command = _read(rest)
+            if command.kind is Kind.UNKNOWN and re.match(r"intercept\b", name, _F) and _TIME_HINT.search(rest):
+                return Command(Kind.INTERCEPT, rest)  # "intercept Friday" to a bot called Intercept
+            return command  # the name is not part of the sentence ("@Intercept Bot thanks!")
     return _read(words)
 
 
@@ -128,15 +143,17 @@ def _read(words: str) -> Command:
     request = _INTERCEPT_ME.search(sentence)
     if request is not None and request["rest"].strip(" ?.!"):
         return Command(Kind.INTERCEPT, request["rest"].strip())
-    if (extend := _EXTEND_ANYWHERE.search(sentence)) is not None:
-        return _extend(sentence[extend.start():])
-    if (off := _OFF_ANYWHERE.search(sentence)) is not None:
-        return _off(sentence, off)
+    change = _EXTEND_ANYWHERE.search(sentence) or _OFF_ANYWHERE.search(sentence)
+    wanted = request or _INTERCEPT.search(sentence)
+    if change is None and wanted is not None and not re.match(_ASK, sentence, _F) \
+            and (_TIME_HINT.search(wanted["rest"]) or _ENABLE.search(sentence)):
+        return Command(Kind.INTERCEPT, wanted["rest"].strip())  # "I'd like an intercept until Friday"
+    if _HOW.match(sentence):
+        return Command(Kind.HELP)
     if _QUESTION.search(sentence):
         return Command(Kind.STATUS)
-    match = request or _INTERCEPT.search(sentence)
-    if match:
-        return Command(Kind.INTERCEPT, match["rest"].strip())
+    if change is not None and not _NEGATED.search(sentence[:change.start()]):
+        return _extend(sentence[change.start():]) if _EXTEND_AT_START.match(change[0]) else _off(sentence, change)
     return Command(Kind.UNKNOWN, words)
 
 
@@ -156,7 +173,6 @@ def _off(sentence: str, off: re.Match[str]) -> Command:
     if now is not None and now.group():
         return Command(Kind.CANCEL)  # "end it now, I'm back at work tomorrow"
     rest = re.sub(r"^(?:(?:early|earlier|sooner|instead|already|please)\b[\s,]*)+", "", after.strip(), flags=_F)
-    remark = re.split(r"(?:^|\s)(?:because|as|since|thanks|cheers|i'?m|i\s+am)\b", rest, maxsplit=1, flags=_F)[0]
-    if remark and _TIME_HINT.search(remark):
+    if _NEW_END.match(rest):
         return Command(Kind.END_AT, rest)
     return Command(Kind.CANCEL)

@@ -133,7 +133,12 @@ class Lifecycle:
         if not request.extends_id:
             return False
         extended = self.store.get(request.extends_id)
-        return extended is None or extended.status is not Status.ACTIVE
+        if extended is None:
+            return True
+        if extended.status is Status.REPLACED:  # a takeover that may still fail and hand it back
+            return not any(r.replaces_id == extended.id
+                           for r in self.store.for_person(extended.person_id, [Status.APPLYING]))
+        return extended.status is not Status.ACTIVE
 
     def _take_snapshot(self, request: Request,
                        now: datetime) -> tuple[Request, InterceptSettings | None] | None:

@@ -566,7 +566,7 @@ class InterceptService:
             return
         now = self.clock.now()
         comment = str(action.inputs.get("comment", "") or "").strip()[:500]
-        if self.lifecycle.orphaned(request):
+        if request.status is Status.AWAITING_APPROVAL and self.lifecycle.orphaned(request):
             self._drop(request, EXTENSION_ORPHANED, Status.EXPIRED)
             self.notify.reply(action, "The intercept this would extend is no longer on, so there is nothing "
                                       "to extend: nothing was changed.")
@@ -620,7 +620,7 @@ class InterceptService:
                 self.notify.reply(action, said)
         elif intent == "extend":
             end, problem = form.read_end(action.inputs, zone=ZoneInfo(request.zone))
-            said = problem if end is None else self._extend_to(request, end)
+            said = problem if end is None else self._extend_to(request, end, shorten=False)
             if said:
                 self.notify.reply(action, said)
         else:
@@ -679,16 +679,19 @@ class InterceptService:
         else:  # "end it at 5pm", "end it tomorrow", "end it in 2 hours"
             said = phrase if re.match(r"(?:in|until|till|by)\b", phrase, re.IGNORECASE) else "until " + phrase
             window = parse_window(said, now, zone)
+            if window.end is None:  # quote what they wrote, not what was tried
+                window = parse_window(phrase, now, zone)
         if window.end is None:
             example = ("`extend until Friday 17:00` or `extend for 2 hours`" if relative
                        else "`end my intercept at 17:00`, or `end now`")
             return (escape_markdown(window.problem) if window.problem else "Tell me the new end.") + \
                 f" For example: {example}."
-        return self._extend_to(active, window.end)
+        return self._extend_to(active, window.end, shorten=not relative)
 
-    def _extend_to(self, active: Request, new_end: datetime) -> str:
-        """A new end for an intercept that is on. Earlier: done at once. Later: approvers decide;
-        the extension is a request of its own that takes the intercept over when approved."""
+    def _extend_to(self, active: Request, new_end: datetime, *, shorten: bool) -> str:
+        """A new end for an intercept that is on. Earlier (when the requester asked to end it
+        earlier, not to extend it): done at once. Later: approvers decide; the extension is a
+        request of its own that takes the intercept over when approved."""
         now = self.clock.now()
         zone = ZoneInfo(active.zone)
         until = describe(new_end.astimezone(zone), now.astimezone(zone))
@@ -699,6 +702,10 @@ class InterceptService:
         assert active.end_at is not None
         if new_end == active.end_at:
             return f"Your intercept ends {until} already."
+        if new_end < active.end_at and not shorten:
+            current = describe(active.end_at.astimezone(zone), now.astimezone(zone))
+            return (f"{until} is before the end you have ({current}), so that would not extend it. To end your "
+                    "intercept earlier, say for example `end my intercept at 17:00`.")
         if new_end < active.end_at:
             shortened = self.store.move(active.id, Status.ACTIVE, Status.ACTIVE, now=now, actor_id=active.person_id,
                                         note=SHORTENED, changes={"end_at": new_end})

@@ -835,9 +835,11 @@ def _parse_phrase(text: str, now_l: datetime) -> _Pair:
         return None, _end_point(_parse_point("end of the week"), None, now_l)
 
     if (match := _BETWEEN_RE.fullmatch(text) or _RANGE_RE.fullmatch(text)) is not None:
-        start_text = match["a"]
-        if match["b"].endswith(" next week") and _PLAIN_WEEKDAY_RE.fullmatch(start_text):
+        start_text, end_day = match["a"], match["b"].split(" ", 1)[0].rstrip(".")
+        if match["b"].endswith(" next week") and _PLAIN_WEEKDAY_RE.fullmatch(start_text) and end_day in _WEEKDAYS \
+                and _WEEKDAYS[start_text.rstrip(".")] <= _WEEKDAYS[end_day]:
             start_text += " next week"  # "Monday to Wednesday next week": both days are next week's
+            # ("Friday to Tuesday next week" is this Friday to next week's Tuesday)
         return _range(start_text, match["b"], now_l)
 
     if (match := _START_RE.fullmatch(text)) is not None:
@@ -928,7 +930,7 @@ def parse_extension(text: str, end: datetime, now: datetime, zone: ZoneInfo) -> 
         match = _EXTRA_RE.fullmatch(_normalize(candidate))
         if match is None:
             continue
-        amount = match["d"]
+        amount = re.sub(r"^(\S+) (?:more|extra|additional|further) ", r"\1 ", match["d"])  # "2 more hours"
         if match["another"] and amount in ("minute", "hour", "day", "week"):
             amount = "1 " + amount  # "another hour"
         try:

@@ -52,7 +52,7 @@ def test_status_extend_by_reminder_and_the_approvers_views(world: tuple[Any, Peo
     chat.wait_bot_text(room, "Thu 3 Dec 18:00 Europe/Berlin")
     assert emu.get_intercept(alice.id)["enabled"] is True
 
-    chat.say(alice, "extend until tomorrow 9:00")  # earlier than the approved end: at once
+    chat.say(alice, "end my intercept tomorrow at 9:00")  # earlier than the approved end: at once
     chat.wait_bot_text(room, "now ends Thu 3 Dec 09:00 Europe/Berlin")
     bot.sandbox_clock(24 * 3600)
     bot.wait_status(alice.id, "reverted")

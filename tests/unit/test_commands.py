@@ -1,3 +1,5 @@
+import pytest
+
 from bot.domain.commands import Command, Kind, parse_command
 
 BOT = ("Intercept Bot", "Intercept")
@@ -80,3 +82,27 @@ def test_a_request_is_a_request_even_as_a_question_or_after_the_bots_name() -> N
     # the word in the bot's name, or in passing, is not a request
     for phrase in ("Intercept Bot thanks!", "Intercept Bot blah", "thanks for the intercept"):
         assert parse_command(phrase, BOT).kind is Kind.UNKNOWN, phrase
+
+
+def test_negations_and_questions_never_end_anything() -> None:
+    for phrase in ("don't cancel my intercept", "No, don't end it", "please do not stop my intercept"):
+        assert parse_command(phrase, BOT).kind in (Kind.UNKNOWN, Kind.STATUS), phrase
+    for phrase in ("did you cancel my intercept?", "why did you end my intercept?", "when will you end my intercept?"):
+        assert parse_command(phrase, BOT).kind is Kind.STATUS, phrase
+    for phrase in ("how do I end my intercept early?", "can I cancel my request?"):
+        assert parse_command(phrase, BOT).kind is Kind.HELP, phrase
+    assert parse_command("I don't need it anymore, cancel my intercept", BOT).kind is Kind.CANCEL
+
+
+def test_naming_which_request_to_cancel_cancels_it() -> None:
+    for phrase in ("cancel my request for tomorrow", "cancel tomorrow's intercept", "cancel the one for Monday"):
+        assert parse_command(phrase, BOT).kind is Kind.CANCEL, phrase
+
+
+@pytest.mark.parametrize("names", [BOT, ("Helper", "Helper")])
+def test_every_way_of_asking_opens_the_form_whatever_the_bot_is_called(names: tuple[str, str]) -> None:
+    for phrase, rest in (("intercept Monday to Friday", "Monday to Friday"), ("intercept Friday", "Friday"),
+                         ("intercept 2 hours", "2 hours"), ("I'd like an intercept until Friday", "until Friday"),
+                         ("turn on my intercept", ""), ("enable intercept until Friday", "until Friday"),
+                         ("Can I get an intercept until Friday?", "until Friday?")):
+        assert parse_command(phrase, names) == Command(Kind.INTERCEPT, rest), phrase

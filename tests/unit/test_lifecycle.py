@@ -219,7 +219,10 @@ def test_extend_later_asks_again_and_takes_over_earlier_is_at_once(tmp_path) -> 
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
     assert world.status(request_id) is Status.REPLACED and world.status(extension.id) is Status.ACTIVE
     assert world.store.get(extension.id).snapshot == ORIGINAL  # type: ignore[union-attr]
-    world.say(ALICE, "extend until 2026-12-05 08:00")  # earlier: no approval needed
+    world.say(ALICE, "extend until 2026-12-05 08:00")  # earlier is not an extension: nothing changes
+    assert world.webex.said("would not extend it")
+    assert world.store.get(extension.id).end_at == world.clock.now().replace(day=6, hour=11)  # type: ignore[union-attr]
+    world.say(ALICE, "end my intercept at 2026-12-05 08:00")  # asked to end earlier: no approval needed
     shortened = world.store.get(extension.id)
     assert shortened is not None and shortened.end_at == world.clock.now().replace(day=5, hour=7)
     assert world.scheduler.jobs[f"revert:{extension.id}"] == shortened.end_at
@@ -306,7 +309,7 @@ def test_shortening_withdraws_a_waiting_extension_and_the_same_end_changes_nothi
     request_id = world.request_and_approve(until="2026-12-04")
     world.say(ALICE, "extend until 2026-12-06 12:00")
     extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
-    world.say(ALICE, "extend until 2026-12-03 15:00")  # earlier: done at once, and it is the latest word
+    world.say(ALICE, "end it on 2026-12-03 15:00")  # earlier: done at once, and it is the latest word
     assert world.status(extension.id) is Status.CANCELLED
     assert not [c for c in world.store.cards_for(extension.id, "approval") if c.live]
     end = world.store.get(request_id).end_at  # type: ignore[union-attr]
@@ -396,3 +399,35 @@ def test_end_it_at_a_time_sets_a_new_end_instead_of_ending_now(tmp_path) -> None
     world.say(ALICE, "I'm back, please end my intercept")
     assert world.status(request_id) is Status.REVERTED
     assert world.webex.settings["alice"] == ORIGINAL
+
+
+def test_a_late_click_on_an_applied_extension_is_told_who_decided(tmp_path) -> None:
+    world = World(tmp_path)
+    world.request_and_approve()
+    world.say(ALICE, "extend until 2026-12-06 12:00")
+    card = world.live_card("approval", Status.AWAITING_APPROVAL)
+    world.click(BOB, card, {"intent": "approve"})
+    before = len(world.webex.sent)
+    world.click(BOB, card, {"intent": "reject"})
+    replies = [m["markdown"] for m in world.webex.sent[before:]]
+    assert replies and not any("nothing to extend" in r for r in replies), replies
+    assert any("Bob" in r for r in replies), replies
+
+
+def test_an_extension_waits_while_a_takeover_may_still_hand_its_intercept_back(tmp_path) -> None:
+    world = World(tmp_path)
+    first = world.request_and_approve(until="2026-12-04")
+    world.say(ALICE, "extend until 2026-12-06 12:00")
+    extension = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    world.say(ALICE, "intercept me until Saturday")
+    world.click(ALICE, world.live_card("form", Status.FORM_SENT),
+                {**SUBMIT, "incoming.voicemailEnabled": "true", "until.date": "2026-12-05"})
+    newer = [r for r in world.store.for_person("alice", [Status.AWAITING_APPROVAL]) if not r.extends_id][-1]
+    world.webex.faults["put"] = [transient("put")]
+    world.click(BOB, [c for c in world.store.cards_for(newer.id, "approval") if c.live][-1], {"intent": "approve"})
+    world.service.sweep()  # the takeover waits for its retry: the first intercept is REPLACED meanwhile
+    assert world.status(extension.id) is Status.AWAITING_APPROVAL
+    world.webex.faults["put"] = [permanent(400, "put")]
+    world.run_until_quiet(sweeps=3)
+    assert world.status(first) is Status.ACTIVE  # handed back
+    assert world.status(extension.id) is Status.AWAITING_APPROVAL  # and its extension still stands

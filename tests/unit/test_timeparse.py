@@ -372,6 +372,7 @@ RESOLVES: list[tuple[str, str, str, str | None, str | None]] = [
     (BER, "2025-11-24 08:00", "Tuesday to Thursday next week", "2025-12-02 00:00", "2025-12-04 23:59"),
     (NYC, "2025-11-24 08:00", "Mon-Fri next week", "2025-12-01 00:00", "2025-12-05 23:59"),
     (SYD, "2025-11-24 08:00", "between Monday and Wednesday next week", "2025-12-01 00:00", "2025-12-03 23:59"),
+    (BER, "2025-11-26 10:00", "Friday to Tuesday next week", "2025-11-28 00:00", "2025-12-02 23:59"),
     # --- a start a few weeks back is not next year's or next month's, unless its window is over too -----
     (BER, B_THU, "from the 20th to the 24th", "2025-12-20 00:00", "2025-12-24 23:59"),
     (BER, B_THU, "from the 28th to the 30th", "2025-11-28 00:00", "2025-11-30 23:59"),
