@@ -242,11 +242,12 @@ class Demo(Host):
         log.info("request %s made due now from the page (%s)", request_id, step)
         return self.status()
 
-    @staticmethod
-    def _sweep(app: BotApp) -> None:
+    def _sweep(self, app: BotApp) -> None:
         """What the scheduler's sweep does, now: the new clock is read and whatever is due runs."""
         assert app.service is not None
         app.clock.refresh()
+        if isinstance(app.clock, SandboxClock):
+            self.emulator.set_clock_offset(app.clock.offset)  # the chat's times move with the clock
         app.service.sweep()
 
 

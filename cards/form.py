@@ -31,14 +31,14 @@ from bot.domain.timeparse import describe
 from cards.common import card, error_line, heading, paragraph, title, warning
 
 LABELS: dict[str, str] = {
-    f.INCOMING_TYPE: "Incoming calls",
+    f.INCOMING_TYPE: "Calls to your number",
     f.VOICEMAIL: "Send intercepted calls to voicemail",
     f.GREETING: "Greeting callers hear",
     f.NEW_NUMBER_ENABLED: "Announce a new number",
     f.NEW_NUMBER_DESTINATION: "New number to announce",
     f.ZERO_TRANSFER_ENABLED: "Transfer callers who press 0",
     f.ZERO_TRANSFER_DESTINATION: "Number to transfer to on 0",
-    f.OUTGOING_TYPE: "Outgoing calls",
+    f.OUTGOING_TYPE: "Calls you make",
     f.OUTGOING_TRANSFER: "Transfer outgoing calls to a number",
     f.OUTGOING_DESTINATION: "Number outgoing calls go to",
     f.UNTIL_DATE: "Until (date)",
@@ -72,8 +72,10 @@ def request_form(
     local_now = now.astimezone(ZoneInfo(zone))
     body: list[Any] = [title(f"Intercept request for {person_name}")]
     end = _resolved_end(values, zone)
-    if end:
-        body.append(paragraph(f"Your phone would be intercepted until **{end}**."))
+    start = _resolved_start(values, zone)
+    if end and not errors.keys() & set(f.TIME_FIELDS):  # not a time the form itself says is wrong
+        since = f"from **{start}** " if start else ""
+        body.append(paragraph(f"Your phone would be intercepted {since}until **{end}**."))
     if note:
         body.append(warning(note))
     if errors.get(f.GENERAL):
@@ -84,7 +86,8 @@ def request_form(
                   "max": (local_now + timedelta(days=max_days)).strftime("%Y-%m-%d")}
     body.append(_pair(
         [Date(id=f.UNTIL_DATE, label=LABELS[f.UNTIL_DATE], value=_v(values, f.UNTIL_DATE) or None,
-              isRequired=True, errorMessage="Choose the day the intercept ends.", **day_limits),
+              isRequired=True, errorMessage=f"Choose the day the intercept ends, from today up to {max_days} days "
+                                            "ahead.", **day_limits),
          *_error(errors, f.UNTIL_DATE)],
         [Time(id=f.UNTIL_TIME, label=LABELS[f.UNTIL_TIME], value=_v(values, f.UNTIL_TIME) or None,
               placeholder="23:59"), *_error(errors, f.UNTIL_TIME)]))
@@ -136,6 +139,18 @@ def _resolved_end(values: Mapping[str, str], zone: str) -> str:
         return ""
     end = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone))
     return describe(end) if end is not None else ""
+
+
+def _resolved_start(values: Mapping[str, str], zone: str) -> str:
+    day, at = values.get(f.FROM_DATE, ""), values.get(f.FROM_TIME, "") or "00:00"
+    if not day:
+        return ""
+    try:
+        wall = datetime.fromisoformat(f"{day}T{at}")
+    except ValueError:
+        return ""
+    start = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone))
+    return describe(start.replace(fold=0)) if start is not None else ""
 
 
 def _v(values: Mapping[str, str], field_id: str) -> str:

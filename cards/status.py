@@ -54,7 +54,7 @@ def status_card(*, person_name: str, current: InterceptSettings | None, requests
     if any(r.status is Status.ACTIVE for r in live):
         actions.append(Submit(title="End now", data={"intent": "end"}))
     elif any(r.status in (Status.FORM_SENT, Status.AWAITING_APPROVAL, Status.APPROVED) for r in live):
-        actions.append(Submit(title="Cancel my request", data={"intent": "end"}))
+        actions.append(Submit(title="Cancel my request", data={"intent": "cancel"}))
     return card(body, actions or None)
 
 

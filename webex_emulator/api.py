@@ -518,7 +518,7 @@ class Api:
             message["files"] = list(files)
         if attachments:
             message["attachments"] = copy.deepcopy(attachments)
-        message.update({"personId": caller.id, "personEmail": caller.email, "created": iso(utcnow())})
+        message.update({"personId": caller.id, "personEmail": caller.email, "created": iso(self.state.now())})
         # keep mentions after the author fields, like Webex's own answers
         for key in ("mentionedPeople", "mentionedGroups"):
             if key in message:
@@ -591,7 +591,7 @@ class Api:
         message.update(author)
         message.update(mentions)
         message["created"] = created
-        message["updated"] = iso(utcnow())
+        message["updated"] = iso(self.state.now())
         self._fire_message(message, "updated", request.caller)
         del room
         return ApiResponse(200, copy.deepcopy(message))
@@ -638,7 +638,7 @@ class Api:
             "inputs": copy.deepcopy(body.get("inputs") or {}),
             "personId": caller.id,
             "roomId": room.id,
-            "created": iso(utcnow()),
+            "created": iso(self.state.now()),
         }
         self.state.actions[action["id"]] = action
         self._fire_action(action, message, caller)

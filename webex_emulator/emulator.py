@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode
@@ -264,6 +265,12 @@ class WebexEmulator:
     def clear_spec_violations(self) -> None:
         with self._state.lock:
             self._state.spec_violations.clear()
+
+    def set_clock_offset(self, offset: timedelta) -> None:
+        """Stamp messages and card actions from now on with real time plus `offset` (the sandbox
+        clock), so a chat shows the same time as the bot's cards."""
+        with self._state.lock:
+            self._state.clock_offset = offset
 
     def fail(self, method: str, path_regex: str, status: int, times: int = 1, retry_after: str | None = None,
              delay: float = 0.0, body: dict[str, Any] | None = None) -> None:

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 __all__ = [
@@ -292,6 +292,10 @@ class FaultRule:
 class State:
     """All mutable emulator data. Take `lock` for anything that reads more than one field."""
 
+    def now(self) -> datetime:
+        """The time message and action stamps show: real time, moved like the sandbox's clock."""
+        return utcnow() + self.clock_offset
+
     def __init__(self, org_id: str | None = None) -> None:
         self.lock = threading.RLock()
         self.org_id = org_id or new_id("ORGANIZATION")
@@ -314,6 +318,7 @@ class State:
         self.spec_violations: list[str] = []
         self.deliveries: list[Delivery] = []
         self.faults: list[FaultRule] = []
+        self.clock_offset = timedelta(0)  # the sandbox's clock: message times follow it
         self.admin_role_id = new_id("ROLE")
         self.roles = [
             {"id": self.admin_role_id, "name": "Full Administrator"},

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.lifecycle import AS_BEFORE, EXTENSION_ORPHANED, KEPT_EARLIER, NOTHING_CHANGED
+from bot.domain.lifecycle import AS_BEFORE, ENDED_EARLY, EXTENSION_ORPHANED, KEPT_EARLIER, NOTHING_CHANGED
 from bot.domain.model import InterceptSettings, Request, Status
 from bot.domain.notify import Notifier
 from bot.domain.ports import AuditEntry, Clock, Store, WebexError
@@ -148,8 +148,7 @@ class Announcer:
             tell(request, f"I asked the approvers to extend your intercept until {when(request.end_at, request)}."
                           + still)
         elif target is Status.APPROVED and request.start_at is not None and request.start_at > row.at:
-            tell(request, f"Approved by {escape_markdown(request.decided_by_name or 'an approver')}. "
-                          f"Your intercept starts {when(request.start_at, request)}.")
+            tell(request, f"{_approved(request)} Your intercept starts {when(request.start_at, request)}.")
         elif target is Status.REJECTED:
             comment = f" Comment: {quote_block(request.decision_comment)}" if request.decision_comment else ""
             by = escape_markdown(request.decided_by_name or "an approver")
@@ -162,12 +161,17 @@ class Announcer:
                 tell(request, f"Your intercept request was rejected by {by}.{comment}")
         elif target is Status.ACTIVE and source is Status.APPLYING:
             until = when(request.end_at, request)
-            tell(request, f"Your phone is now intercepted until {until}. I will put your previous settings back "
-                          "then. Say `cancel` to end it early.")
+            told = request.start_at is not None and request.decided_at is not None \
+                and request.start_at > request.decided_at  # the approval was told when it came
+            approved = "" if told or not request.decided_by_name else _approved(request) + " "
+            tell(request, f"{approved}Your phone is now intercepted until {until}. I will put your previous settings "
+                          "back then. Say `cancel` to end it early.")
             self._tell_approvers(out, f"Intercept for {name} is on until {until}.")
         elif target is Status.ACTIVE and source is Status.ACTIVE and row.note == SHORTENED:
             until = when(request.end_at, request)
             self._tell_approvers(out, f"{name} ended their intercept earlier: now until {until}.")
+        elif target is Status.REVERTING and source is Status.ACTIVE and row.note == ENDED_EARLY:
+            self._tell_approvers(out, f"{name} ended their intercept early.")
         elif target is Status.REVERTED:
             tell(request, "Your intercept has ended and your previous call settings are back.")
         elif target is Status.FAILED:
@@ -214,6 +218,11 @@ class Announcer:
 
 def when(at: object, request: Request) -> str:
     return describe(at.astimezone(ZoneInfo(request.zone))) if isinstance(at, datetime) else "(no end)"
+
+
+def _approved(request: Request) -> str:
+    comment = f" Comment: {quote_block(request.decision_comment)}" if request.decision_comment else ""
+    return f"Approved by {escape_markdown(request.decided_by_name or 'an approver')}.{comment}"
 
 
 def span(request: Request) -> str:

@@ -29,6 +29,7 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=10)
 APPLY_ATTEMPTS = 6  # transient failures of an apply before it is given up (about 15 minutes)
 CANCELLED_NOTE = "cancelled by the requester"
+ENDED_EARLY = "ended early by the requester"
 # what became of the settings when an apply failed for good (the note of the move into FAILED;
 # bot.domain.announce words it for the requester and the approvers)
 KEPT_EARLIER = "apply failed; the earlier intercept was kept"
@@ -309,7 +310,7 @@ class Lifecycle:
                     return Ended.NOTHING
             elif request.status not in (Status.ACTIVE, Status.REVERTING):
                 return Ended.NOTHING
-            return Ended.ENDED if self._revert(request_id, actor_id, "ended early by the requester") \
+            return Ended.ENDED if self._revert(request_id, actor_id, ENDED_EARLY) \
                 else Ended.TRYING
 
     # ------------------------------------------------------------------ timers

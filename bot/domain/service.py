@@ -358,7 +358,9 @@ class InterceptService:
         markdown = self._status_text(current, requests, problem)
         with self._card_in_flight():
             sent = self._send(where, markdown, card=card)
-            self.store.add_card(CardRecord(sent.id, requests[-1].id if requests else "", "status", sent.room_id,
+            # the request its button acts on: the intercept that is on, else the newest waiting one
+            shown = next((r for r in requests if r.status is Status.ACTIVE), requests[-1] if requests else None)
+            self.store.add_card(CardRecord(sent.id, shown.id if shown else "", "status", sent.room_id,
                                            person_id, True))
 
     def _status_text(self, current: InterceptSettings | None, requests: list[Request], problem: str) -> str:
@@ -594,14 +596,36 @@ class InterceptService:
         self.lifecycle.apply(decided.id)
 
     def _status_action(self, action: CardAction, record: CardRecord, intent: str) -> None:
+        """A status card's button acts on what the card showed, as it showed it: End now on the
+        intercept that was on, Cancel my request on the request that was waiting. What changed
+        since (approved, ended) is explained instead of acted on."""
         if action.person_id != record.recipient:
             self.notify.reply(action, "Only the person this status is about can use its buttons.")
-        elif intent == "end":
+            return
+        if intent not in ("end", "cancel"):
+            self.notify.reply(action, "I did not understand that button.")
+            return
+        shown = self.store.get(record.request_id) if record.request_id else None
+        if shown is None:
+            self.notify.reply(action, "You have nothing to cancel.")
+        elif intent == "end" and shown.status is Status.ACTIVE:
             said = self._cancel_all(action.person_id)
             if said:
                 self.notify.reply(action, said)
+        elif intent == "cancel" and shown.status in OPEN_STATES:
+            if self.store.move(shown.id, OPEN_STATES, Status.CANCELLED, now=self.clock.now(), actor_id=shown.person_id,
+                               note="cancelled by the requester"):
+                self.scheduler.unschedule(shown.id)
+                self._retire_cards(shown.id, "form")
+                self._close_approval_cards(shown.id)
+                self.notify.reply(action, "Cancelled your pending request.")
+        elif shown.status in (Status.APPLYING, Status.ACTIVE):
+            until = describe(shown.end_at.astimezone(ZoneInfo(shown.zone)), self.clock.now()) if shown.end_at else ""
+            self.notify.reply(action, f"That request has been approved since this card was sent, and your intercept "
+                                      f"is on until {until}. Say `end now` if you want it to end.")
         else:
-            self.notify.reply(action, "I did not understand that button.")
+            self.notify.reply(action, f"What this card showed is {shown.status.label} now: say `status` for a "
+                                      "fresh one.")
 
     def _reminder_action(self, action: CardAction, record: CardRecord, request: Request, intent: str) -> None:
         if action.person_id != request.person_id:
@@ -738,7 +762,7 @@ class InterceptService:
             if not waiting:
                 self._send(where, "Nothing is waiting for a decision.")
                 return
-            self._send(where, f"{len(waiting)} request(s) waiting for a decision"
+            self._send(where, f"{_count(len(waiting), 'request')} waiting for a decision"
                               + (f"; here are the oldest {PENDING_SHOWN}." if len(waiting) > PENDING_SHOWN else "."))
             for request in waiting[:PENDING_SHOWN]:
                 self._send_approval_card(request, f"{person.email}#pending-{uuid.uuid4().hex[:8]}", where)
@@ -749,7 +773,7 @@ class InterceptService:
             return
         lines = [f"- {escape_markdown(r.person_name)}: until {describe(r.end_at.astimezone(zone))}"
                  for r in sorted(active, key=lambda r: r.end_at or r.created_at) if r.end_at]
-        self._send(where, f"{len(active)} intercept(s) on:\n" + "\n".join(lines))
+        self._send(where, f"{_count(len(active), 'intercept')} on:\n" + "\n".join(lines))
 
     # ------------------------------------------------------------------ helpers
 
@@ -869,3 +893,7 @@ def already_decided_text(request: Request) -> str:
         return (f"Already {verb} by {escape_markdown(request.decided_by_name)}; "
                 f"the request is now {request.status.label}.")
     return f"This request is {request.status.label}: there is nothing to decide."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from tests.emulator.helpers import CARD_TYPE, Cast, card, card_attachment, raw_request
 
 
@@ -157,3 +159,14 @@ def test_unparseable_json_is_400_and_a_violation(cast: Cast) -> None:
     assert answer.status == 400 and answer.json["trackingId"]
     assert cast.emu.requests[-1].json is None and cast.emu.requests[-1].body == b"{not json"
     assert cast.emu.spec_violations
+
+
+def test_message_times_follow_the_sandbox_clock(cast: Cast) -> None:
+    emu = cast.emu
+    _, before = emu.call(cast.bot, "POST", "/messages", {"toPersonId": cast.alice.id, "text": "now"})
+    emu.set_clock_offset(timedelta(days=3))
+    _, after = emu.call(cast.bot, "POST", "/messages", {"toPersonId": cast.alice.id, "text": "three days on"})
+    said = emu.say(cast.alice, text="me too", room_id=after["roomId"])
+    stamp = [datetime.fromisoformat(m["created"].replace("Z", "+00:00")) for m in (before, after, said)]
+    assert timedelta(days=3) <= stamp[1] - stamp[0] < timedelta(days=3, minutes=1)
+    assert stamp[2] >= stamp[1]

@@ -255,6 +255,7 @@ def test_ending_an_intercept_early_answers_once(tmp_path) -> None:
     assert world.status(request_id) is Status.REVERTED
     assert [m["markdown"] for m in world.webex.sent[before:] if m["room"] == "dm-alice"] == [
         "Your intercept has ended and your previous call settings are back."]
+    assert world.webex.said("Alice Adler ended their intercept early.")  # the approvers are told
     world.say(ALICE, "cancel")
     assert world.webex.sent[-1]["markdown"] == "You have nothing to cancel."
 
@@ -431,3 +432,30 @@ def test_an_extension_waits_while_a_takeover_may_still_hand_its_intercept_back(t
     world.run_until_quiet(sweeps=3)
     assert world.status(first) is Status.ACTIVE  # handed back
     assert world.status(extension.id) is Status.AWAITING_APPROVAL  # and its extension still stands
+
+
+def test_a_status_cards_button_acts_only_on_what_the_card_showed(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve(approve=False)
+    world.say(ALICE, "status")  # shows the request waiting: "Cancel my request"
+    waiting_card = world.live_card("status", Status.AWAITING_APPROVAL)
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    world.say(ALICE, "status")  # now shows the intercept on: "End now"
+    on_card = world.live_card("status", Status.ACTIVE)
+    world.click(ALICE, waiting_card, {"intent": "cancel"})  # approved since: explained, nothing ended
+    assert world.status(request_id) is Status.ACTIVE
+    assert world.webex.said("approved since this card was sent")
+    world.say(ALICE, "end now")
+    world.request_and_approve(until="2026-12-05")  # a second intercept goes on
+    second = world.store.for_person("alice", [Status.ACTIVE])[-1]
+    world.click(ALICE, on_card, {"intent": "end"})  # the card showed the first one, which has ended
+    assert world.status(second.id) is Status.ACTIVE
+    assert world.webex.said("ended, previous settings restored now")
+
+
+def test_the_requester_hears_who_approved_and_their_comment(tmp_path) -> None:
+    world = World(tmp_path)
+    world.request_and_approve(approve=False)
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve", "comment": "Enjoy!"})
+    assert world.webex.said("Approved by Bob")
+    assert world.webex.said("Comment: “Enjoy\\!” Your phone is now intercepted until")
