@@ -20,7 +20,7 @@ setup: $(BIN)/intercept-bot
 run: setup
 	@if $(BIN)/python -c 'import os, sys; from dotenv import dotenv_values; \
 		sys.exit(0 if (os.environ.get("WEBEX_BOT_TOKEN") or dotenv_values(".env").get("WEBEX_BOT_TOKEN") or "").strip() else 1)'; \
-	then exec $(BIN)/intercept-bot serve; \
+	then exec $(BIN)/intercept-bot serve $(ARGS); \
 	else exec $(BIN)/intercept-bot demo $(ARGS); fi
 
 lint: setup

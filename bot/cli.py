@@ -86,7 +86,7 @@ def _serve(host: str, port: int | None) -> int:
     try:
         # waitress reads a request's whole body before the app sees it: refuse big ones while reading
         server = create_server(app.web, host=host, port=port, threads=8, ident="intercept-bot",
-                               max_request_body_size=MAX_BODY)
+                               max_request_body_size=MAX_BODY + 1)  # waitress refuses at the limit itself
     except OSError as error:
         print(f"intercept-bot: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         app.stop()

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.lifecycle import AS_BEFORE, ENDED_EARLY, EXTENSION_ORPHANED, KEPT_EARLIER, NOTHING_CHANGED
+from bot.domain.lifecycle import (
+    AS_BEFORE,
+    CANCELLED_NOTE,
+    ENDED_EARLY,
+    EXTENSION_ORPHANED,
+    KEPT_EARLIER,
+    NOTHING_CHANGED,
+)
 from bot.domain.model import InterceptSettings, Request, Status
 from bot.domain.notify import Notifier
 from bot.domain.ports import AuditEntry, Clock, Store, WebexError
@@ -172,6 +179,9 @@ class Announcer:
             self._tell_approvers(out, f"{name} ended their intercept earlier: now until {until}.")
         elif target is Status.REVERTING and source is Status.ACTIVE and row.note == ENDED_EARLY:
             self._tell_approvers(out, f"{name} ended their intercept early.")
+        elif target is Status.REVERTING and source is Status.APPLYING and row.note.startswith(CANCELLED_NOTE):
+            self._tell_approvers(out, f"{name} ended their intercept while a change to it was being applied; "
+                                      "their previous settings are being put back.")
         elif target is Status.REVERTED:
             tell(request, "Your intercept has ended and your previous call settings are back.")
         elif target is Status.FAILED:

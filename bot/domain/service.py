@@ -359,7 +359,9 @@ class InterceptService:
         with self._card_in_flight():
             sent = self._send(where, markdown, card=card)
             # the request its button acts on: the intercept that is on, else the newest waiting one
-            shown = next((r for r in requests if r.status is Status.ACTIVE), requests[-1] if requests else None)
+            shown = next((r for r in requests if r.status is Status.ACTIVE),
+                         next((r for r in reversed(requests) if r.status in OPEN_STATES),
+                              requests[-1] if requests else None))
             self.store.add_card(CardRecord(sent.id, shown.id if shown else "", "status", sent.room_id,
                                            person_id, True))
 
@@ -596,9 +598,9 @@ class InterceptService:
         self.lifecycle.apply(decided.id)
 
     def _status_action(self, action: CardAction, record: CardRecord, intent: str) -> None:
-        """A status card's button acts on what the card showed, as it showed it: End now on the
-        intercept that was on, Cancel my request on the request that was waiting. What changed
-        since (approved, ended) is explained instead of acted on."""
+        """A status card's button acts on what the card showed: End now on the intercept that was
+        on (or what took it over since, an extension), Cancel my request on the request that was
+        waiting. Nothing else: a request for later stays. What changed since is explained."""
         if action.person_id != record.recipient:
             self.notify.reply(action, "Only the person this status is about can use its buttons.")
             return
@@ -608,24 +610,39 @@ class InterceptService:
         shown = self.store.get(record.request_id) if record.request_id else None
         if shown is None:
             self.notify.reply(action, "You have nothing to cancel.")
-        elif intent == "end" and shown.status is Status.ACTIVE:
-            said = self._cancel_all(action.person_id)
-            if said:
-                self.notify.reply(action, said)
-        elif intent == "cancel" and shown.status in OPEN_STATES:
+            return
+        if shown.status in OPEN_STATES:  # "Cancel my request" (also "end" on cards older than its intent)
             if self.store.move(shown.id, OPEN_STATES, Status.CANCELLED, now=self.clock.now(), actor_id=shown.person_id,
                                note="cancelled by the requester"):
                 self.scheduler.unschedule(shown.id)
                 self._retire_cards(shown.id, "form")
                 self._close_approval_cards(shown.id)
                 self.notify.reply(action, "Cancelled your pending request.")
-        elif shown.status in (Status.APPLYING, Status.ACTIVE):
-            until = describe(shown.end_at.astimezone(ZoneInfo(shown.zone)), self.clock.now()) if shown.end_at else ""
-            self.notify.reply(action, f"That request has been approved since this card was sent, and your intercept "
-                                      f"is on until {until}. Say `end now` if you want it to end.")
+            return
+        current = self._successor(shown)
+        if intent == "end" and current.status in (Status.APPLYING, Status.ACTIVE, Status.REVERTING):
+            said = self._end_text(self.lifecycle.end_now(current.id, shown.person_id))
+            self._close_orphaned_extensions()
+            if said:
+                self.notify.reply(action, said)
+        elif current.status in (Status.APPLYING, Status.ACTIVE):
+            until = describe(current.end_at.astimezone(ZoneInfo(current.zone)), self.clock.now()) \
+                if current.end_at else ""
+            self.notify.reply(action, f"That request is on now, until {until}. Say `end now` if you want it to end.")
         else:
-            self.notify.reply(action, f"What this card showed is {shown.status.label} now: say `status` for a "
+            self.notify.reply(action, f"What this card showed is {current.status.label} now: say `status` for a "
                                       "fresh one.")
+
+    def _successor(self, request: Request) -> Request:
+        """The request that carries on `request`'s intercept: itself, or what took it over since."""
+        while request.status is Status.REPLACED:
+            heir = next((r for r in self.store.for_person(request.person_id, [Status.APPLYING, Status.ACTIVE,
+                                                                               Status.REVERTING, Status.REPLACED])
+                         if r.replaces_id == request.id), None)
+            if heir is None:
+                break
+            request = heir
+        return request
 
     def _reminder_action(self, action: CardAction, record: CardRecord, request: Request, intent: str) -> None:
         if action.person_id != request.person_id:

@@ -444,7 +444,7 @@ def test_a_status_cards_button_acts_only_on_what_the_card_showed(tmp_path) -> No
     on_card = world.live_card("status", Status.ACTIVE)
     world.click(ALICE, waiting_card, {"intent": "cancel"})  # approved since: explained, nothing ended
     assert world.status(request_id) is Status.ACTIVE
-    assert world.webex.said("approved since this card was sent")
+    assert world.webex.said("That request is on now, until")
     world.say(ALICE, "end now")
     world.request_and_approve(until="2026-12-05")  # a second intercept goes on
     second = world.store.for_person("alice", [Status.ACTIVE])[-1]
