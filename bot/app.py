@@ -24,7 +24,7 @@ from bot.logs import remember_secret
 from bot.scheduler import JobScheduler
 from bot.store import SqlStore, make_engine
 from bot.web import create_web_app
-from bot.webex import RetryPolicy, WebexClient
+from bot.webex import REQUEST_TIMEOUT, RetryPolicy, WebexClient
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,11 @@ class BotApp:
             return
         self._stopped.set()
         self.receiver = None
+        self.webex.stopping.set()  # no thread waits on Webex any more: a Retry-After wait ends now
         if self.worker:
-            self.worker.stop()
+            # joined for longer than one Webex request may take, before the scheduler stops: a
+            # worker still running would need the scheduler's lock that its shutdown holds
+            self.worker.stop(timeout=REQUEST_TIMEOUT + 5)
         if self.scheduler:
             self.scheduler.shutdown()
         jobs.bind(None)

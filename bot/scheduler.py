@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -32,6 +35,21 @@ class Runner(Protocol):
 
 
 _runner: Runner | None = None
+_running = 0  # jobs running now: a shutdown waits for them without holding the scheduler's locks
+_running_changed = threading.Condition()
+
+
+@contextmanager
+def _job() -> Iterator[None]:
+    global _running
+    with _running_changed:
+        _running += 1
+    try:
+        yield
+    finally:
+        with _running_changed:
+            _running -= 1
+            _running_changed.notify_all()
 
 
 def bind(runner: Runner | None) -> None:
@@ -43,24 +61,28 @@ def bind(runner: Runner | None) -> None:
 def run_apply(request_id: str) -> None:
     if _runner is None:
         raise RuntimeError("scheduler job ran before the service was bound")
-    _runner.apply(request_id)
+    with _job():
+        _runner.apply(request_id)
 
 
 def run_revert(request_id: str) -> None:
     if _runner is None:
         raise RuntimeError("scheduler job ran before the service was bound")
-    _runner.revert(request_id)
+    with _job():
+        _runner.revert(request_id)
 
 
 def run_remind(request_id: str) -> None:
     if _runner is None:
         raise RuntimeError("scheduler job ran before the service was bound")
-    _runner.remind(request_id)
+    with _job():
+        _runner.remind(request_id)
 
 
 def run_sweep() -> None:
     if _runner is not None:
-        _runner.sweep()
+        with _job():
+            _runner.sweep()
 
 
 class WallClock(Protocol):
@@ -88,15 +110,22 @@ class JobScheduler:
                                jobstore="volatile", replace_existing=True,
                                next_run_time=datetime.now(UTC) + timedelta(seconds=self.sweep_seconds))
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 30.0) -> None:
         """Stop without touching stored jobs. APScheduler 3's thread runs one more round after
         `shutdown()` has closed the executors: a job due at that moment fails to submit and is then
-        removed from its store as if it had run. Detaching the persistent store first keeps it."""
+        removed from its store as if it had run. Detaching the persistent store first keeps it.
+        Running jobs are waited for (up to `timeout`) after APScheduler's shutdown, not inside it:
+        `shutdown(wait=True)` holds the lock a running job needs to schedule a timer, and the two
+        would wait for each other for ever. (A timer a job schedules after this is not stored; the
+        next start-up gives every live request its timers back.)"""
         if not self.scheduler.running:
             return
         self.scheduler.pause()
         self.scheduler.remove_jobstore("default", shutdown=False)
-        self.scheduler.shutdown(wait=True)
+        self.scheduler.shutdown(wait=False)
+        with _running_changed:
+            if not _running_changed.wait_for(lambda: _running == 0, timeout=timeout):
+                log.warning("stopping with %d timer job(s) still running", _running)
 
     @property
     def running(self) -> bool:

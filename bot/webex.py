@@ -55,14 +55,19 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
+REQUEST_TIMEOUT = 15  # seconds one HTTP request to Webex may take
+
+
 class RetryPolicy:
     """How long one call may keep trying: at most `attempts` tries and `budget` seconds of waiting
     in all; one wait is at most `max_wait` (a longer Retry-After gives up at once: the caller
     reschedules instead of blocking a thread for minutes)."""
 
     def __init__(self, *, budget: float = 60.0, max_wait: float = 30.0, base: float = 0.5, cap: float = 8.0,
-                 attempts: int = 8, sleep: Callable[[float], None] = time.sleep,
+                 attempts: int = 8, sleep: Callable[[float], None] | None = None,
                  jitter: Callable[[], float] = random.random) -> None:
+        """`sleep`: how to wait (tests); by default the client's `stopping` event, so a stop ends a
+        wait at once."""
         self.budget = budget
         self.attempts = attempts
         self.max_wait = max_wait
@@ -136,7 +141,7 @@ class AdminToken:
 
 class WebexClient:
     def __init__(self, *, api_url: str, bot_token: str, admin_token: str, org_id: str | None = None,
-                 admin_refresh: tuple[str, str, str] | None = None, timeout: int = 15,
+                 admin_refresh: tuple[str, str, str] | None = None, timeout: int = REQUEST_TIMEOUT,
                  retry: RetryPolicy | None = None, person_ttl: float = 300.0,
                  on_new_secret: Callable[[str], None] = lambda _: None) -> None:
         base = api_url.rstrip("/") + "/"
@@ -150,6 +155,9 @@ class WebexClient:
         parts = urlsplit(base)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self.retry = retry or RetryPolicy()
+        # set when the bot stops: waits between tries end at once and the call fails as transient
+        # (its caller tries again after the restart), so no thread holds a lock across the shutdown
+        self.stopping = threading.Event()
         self._person_ttl = person_ttl
         self._people: dict[str, tuple[float, Person]] = {}
         self._people_lock = threading.Lock()
@@ -349,7 +357,11 @@ class WebexClient:
                 raise WebexError(status, message, tracking_id=tracking, transient=True, operation=operation)
             waited += wait
             log.info("%s: %s, retrying in %.1f s (attempt %d)", operation, status or message, wait, attempt)
-            self.retry.sleep(wait)
+            if self.retry.sleep is not None:
+                self.retry.sleep(wait)
+            if self.stopping.is_set() or (self.retry.sleep is None and self.stopping.wait(wait)):
+                raise WebexError(status, "the bot is stopping", tracking_id=tracking, transient=True,
+                                 operation=operation)
 
 
 def _file_name(disposition: str, url: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import BotProcess, Chat, People, bot_command, filled
+from tests.e2e.harness import BotProcess, Chat, People, bot_command, filled, wait_until
 from tests.e2e.test_flow import approval_card_for, ask_and_submit
 
 pytestmark = pytest.mark.e2e
@@ -122,3 +122,20 @@ def test_an_expired_admin_token_is_refreshed_and_the_revert_still_happens(
         process.stop()
     log = process.log()
     assert access not in log and refresh not in log and "client-secret-0123" not in log
+
+
+def test_sigterm_while_webex_says_wait_stops_at_once_and_the_apply_resumes(
+        world: tuple[Any, People, Chat], bot: BotProcess) -> None:
+    emu, people, chat = world
+    alice, bob = people.alice, people.bob
+    ask_and_submit(chat, alice, "intercept me for 2 hours")
+    emu.fail("PUT", rf"/people/{alice.id}/features/intercept", 429, retry_after="15")
+    chat.submit(bob, approval_card_for(chat, bob), {"intent": "approve", "comment": ""})
+    wait_until(lambda: emu.requests_matching("PUT", rf"/people/{alice.id}/features/intercept"), what="the 429")
+    # the worker now waits out Retry-After holding Alice's lock: a stop must not wait on it (it
+    # used to deadlock with the scheduler's shutdown until SIGKILL)
+    assert bot.stop() == 0
+    bot.start()
+    bot.wait_status(alice.id, "active")
+    puts = emu.requests_matching("PUT", rf"^/people/{alice.id}/features/intercept$")
+    assert [put.status for put in puts] == [429, 204]

@@ -123,3 +123,13 @@ def test_org_id_is_sent_on_intercept_calls(emu: WebexEmulator) -> None:
     assert [r.query.get("orgId") for r in emu.requests_matching("*", r".*/features/intercept")] == [
         person.org_id, person.org_id]
     assert emu.spec_violations == []
+
+
+def test_a_stopping_client_ends_a_retry_wait_at_once_as_a_transient_failure(emu: WebexEmulator) -> None:
+    emu.fail("GET", "/people/me", 429, times=2, retry_after="20")
+    waiting = WebexClient(api_url=emu.base_url, bot_token=BOT, admin_token=ADMIN)  # waits on its own event
+    waiting.stopping.set()  # the bot is shutting down
+    with pytest.raises(WebexError) as raised:
+        waiting.me()
+    assert raised.value.transient is True and "stopping" in str(raised.value)
+    assert len(emu.requests_matching("GET", "/people/me")) == 1  # no second try, no 20 s wait
