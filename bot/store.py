@@ -333,6 +333,14 @@ class SqlStore:
                                note=row.note, detail=_json(row.detail) or {})
                     for row in connection.execute(query)]
 
+    def uploaded_greetings(self, person_id: str) -> set[str]:
+        """The names of the greetings the bot has uploaded for the person (from the audit log)."""
+        query = select(audit_table.c.detail).where(audit_table.c.person_id == person_id,
+                                                   audit_table.c.event == "greeting uploaded")
+        with self.engine.connect() as connection:
+            details = [_json(row.detail) or {} for row in connection.execute(query)]
+        return {str(detail["file"]) for detail in details if detail.get("file")}
+
     def audit_rows(self, *, person: str | None = None, since: datetime | None = None,
                    until: datetime | None = None) -> list[dict[str, Any]]:
         """The audit log (with each request's person), oldest first; `person` is an email or id."""

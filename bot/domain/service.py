@@ -310,7 +310,8 @@ class InterceptService:
         if wav is None:
             self._send(where, escape_markdown(problem) + " I kept the default greeting.")
             return None
-        if current.file_name:
+        if current.file_name and current.file_name not in self.store.uploaded_greetings(message.person_id):
+            # one an administrator set: the bot's own earlier upload may be replaced, not theirs
             self._send(where, f"You already have a custom intercept greeting on Webex "
                               f"({escape_markdown(current.file_name)}). Uploading another would replace it for "
                               "good, so I keep yours: choose it on the form to use it.")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,8 @@ class FakeWebex:
         self.sent: list[dict[str, Any]] = []
         self.puts: list[InterceptSettings] = []
         self.deleted: list[str] = []
+        self.files: dict[str, tuple[str, bytes]] = {}  # url -> a file people attached
+        self.uploads: list[str] = []  # greetings uploaded
         # fault plan: operation name -> list of errors to raise, one per call, in order (None = succeed)
         self.faults: dict[str, list[WebexError | None]] = {}
         self._ids = itertools.count(1)
@@ -77,14 +80,17 @@ class FakeWebex:
     def put_intercept(self, person_id: str, settings: InterceptSettings) -> str | None:
         self._maybe_fail("put")
         self.puts.append(settings)
-        self.settings[person_id] = settings
+        # a PUT carries no file name: Webex keeps the greeting file it has
+        self.settings[person_id] = dataclasses.replace(settings, file_name=self.settings[person_id].file_name)
         return f"TRACKING_{len(self.puts)}"
 
     def upload_greeting(self, person_id: str, file_name: str, data: bytes) -> str | None:
+        self.uploads.append(file_name)
+        self.settings[person_id] = dataclasses.replace(self.settings[person_id], file_name=file_name)
         return "TRACKING_UPLOAD"
 
     def download(self, url: str, max_bytes: int) -> tuple[str, bytes]:
-        raise NotImplementedError
+        return self.files[url]
 
     def said(self, fragment: str) -> list[str]:
         return [m["markdown"] for m in self.sent if fragment in m["markdown"]]
@@ -136,9 +142,14 @@ class World:
             policy=Policy(approvers=approvers, approval_room_id=room, default_zone="UTC", max_days=30), bot=BOT)
         self._ids = itertools.count(1)
 
-    def say(self, person: Person, text: str, room: str = "") -> None:
+    def say(self, person: Person, text: str, room: str = "", file: tuple[str, bytes] | None = None) -> None:
+        files: tuple[str, ...] = ()
+        if file is not None:
+            url = f"https://webexapis.com/v1/contents/{next(self._ids)}"
+            self.webex.files[url] = file
+            files = (url,)
         self.service.handle_message(ChatMessage(f"msg{next(self._ids)}", room or f"dm-{person.id}", "direct",
-                                                person.id, person.email, text))
+                                                person.id, person.email, text, files=files))
 
     def live_card(self, kind: str, status: Status | None = None, person: str = "alice") -> CardRecord:
         requests = self.store.for_person(person, [status] if status else list(Status))

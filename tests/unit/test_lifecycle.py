@@ -3,11 +3,13 @@ must never lose or double an intercept, nor snapshot the intercepted settings.""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.model import InterceptSettings, Status
 from tests.unit.fakes import ALICE, BOB, ORIGINAL, World, permanent, transient
+from tests.unit.test_greeting import wav_bytes
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SUBMIT = {"intent": "submit", "incoming.type": "INTERCEPT_ALL", "incoming.voicemailEnabled": "false",
@@ -459,3 +461,19 @@ def test_the_requester_hears_who_approved_and_their_comment(tmp_path) -> None:
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve", "comment": "Enjoy!"})
     assert world.webex.said("Approved by Bob")
     assert world.webex.said("Comment: “Enjoy\\!” Your phone is now intercepted until")
+
+
+def test_a_greeting_the_bot_uploaded_before_may_be_replaced_one_an_admin_set_may_not(tmp_path) -> None:
+    world = World(tmp_path)
+    world.say(ALICE, "intercept me until Friday", file=("first.wav", wav_bytes(1.0)))
+    world.click(ALICE, world.live_card("form", Status.FORM_SENT),
+                {**SUBMIT, "incoming.announcements.greeting": "CUSTOM", "until.date": "2026-12-04"})
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    world.say(ALICE, "end now")
+    assert world.webex.uploads == ["first.wav"] and world.webex.settings["alice"].file_name == "first.wav"
+    world.say(ALICE, "intercept me until Friday", file=("second.wav", wav_bytes(1.0)))  # the bot's own: replaced
+    request = world.store.for_person("alice", [Status.FORM_SENT])[-1]
+    assert request.greeting_file == "second.wav"
+    world.webex.settings["alice"] = dataclasses.replace(ORIGINAL, file_name="from-control-hub.wav")
+    world.say(ALICE, "intercept me until Monday", file=("third.wav", wav_bytes(1.0)))  # an admin's: kept
+    assert world.webex.said("You already have a custom intercept greeting on Webex (from\\-control\\-hub\\.wav)")
