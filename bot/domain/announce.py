@@ -46,6 +46,7 @@ ALERT_EVERY = 3  # a failing revert is reported at attempts 3, 6, 12, 24, ...
 # notes the service and the lifecycle give moves, which decide what is said
 FORM_CANCELLED = "cancelled from the form"
 EXTENSION = "extension requested"
+NO_APPROVER_REACHED = "expired: no approver could be reached"
 SHORTENED = "the requester moved the end earlier"
 # a failed apply's note -> (to the requester, to the approvers)
 OUTCOMES = {
@@ -146,6 +147,8 @@ class Announcer:
         def tell(request: Request, markdown: str) -> None:
             self._tell(out, request, markdown)
         if target is Status.AWAITING_APPROVAL and source is Status.FORM_SENT:
+            if request.status is Status.EXPIRED and self._ended_with(request, NO_APPROVER_REACHED):
+                return  # no approver could be asked: that is what they hear instead
             tell(request, f"Sent for approval: intercept {span(request)}. I will tell you when an approver "
                           "has decided.")
         elif target is Status.AWAITING_APPROVAL and row.note == EXTENSION:
@@ -189,6 +192,10 @@ class Announcer:
             yours, theirs = OUTCOMES.get(row.note, ("", ""))
             tell(request, f"Your intercept could not be applied: {error}. {yours} An approver has been told.")
             self._tell_approvers(out, f"Applying the intercept for {name} failed: {error}. {theirs}")
+        elif target is Status.EXPIRED and row.note == NO_APPROVER_REACHED:
+            tell(request, "I could not send your request to any approver: Webex refused every approval card. "
+                          "Nothing was changed. Please tell an administrator (the bot's approvers or approval "
+                          "space need fixing).")
         elif target is Status.EXPIRED and row.note == EXTENSION_ORPHANED:
             extended = self.store.get(request.extends_id) if request.extends_id else None
             why = "a newer request took your intercept over" if extended and extended.status is Status.REPLACED \
@@ -201,6 +208,10 @@ class Announcer:
             tell(request, "Cancelled: your previous call settings are back.")
         elif target is Status.CANCELLED and row.note == FORM_CANCELLED:
             tell(request, "Cancelled: nothing was changed.")
+
+    def _ended_with(self, request: Request, note: str) -> bool:
+        history = self.store.history(request.id)
+        return bool(history) and history[-1].note == note
 
     def _webex_error(self, row: AuditEntry, request: Request, out: list[Outgoing]) -> None:
         phase, attempt = row.detail.get("phase"), int(row.detail.get("attempt") or 0)

@@ -24,7 +24,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import form, greeting
-from bot.domain.announce import EXTENSION, FORM_CANCELLED, SHORTENED, Announcer, span
+from bot.domain.announce import EXTENSION, FORM_CANCELLED, NO_APPROVER_REACHED, SHORTENED, Announcer, span
 from bot.domain.commands import Kind, parse_command
 from bot.domain.lifecycle import EXTENSION_ORPHANED, EXTENSIONS_DROPPED, Ended, Lifecycle, PersonLocks
 from bot.domain.model import OPEN_STATES, InterceptSettings, Person, Request, Status
@@ -533,6 +533,15 @@ class InterceptService:
             latest = self.store.get(request.id)
             if latest is not None and latest.status is not Status.AWAITING_APPROVAL:
                 self._close_approval_cards(request.id)  # decided while the cards went out
+            cards = self.store.cards_for(request.id, "approval")
+            if latest is not None and latest.status is Status.AWAITING_APPROVAL and cards \
+                    and {c.recipient for c in cards} >= set(self._recipients(latest)) \
+                    and all(c.message_id.startswith("undeliverable:") for c in cards):
+                # Webex refused every card for good: nobody can decide, so do not leave it waiting
+                log.error("no approver could be asked about request %s: Webex refused every approval card; "
+                          "check INTERCEPT_APPROVERS and INTERCEPT_APPROVAL_ROOM_ID", request.id)
+                self.store.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=self.clock.now(),
+                                note=NO_APPROVER_REACHED)
 
     def _send_approval_card(self, request: Request, recipient: str, where: Where | None = None) -> None:
         room_id = recipient.removeprefix("room:") if recipient.startswith("room:") else None
@@ -588,7 +597,7 @@ class InterceptService:
             note=comment, changes={"decided_by_id": clicker.id, "decided_by_name": clicker.display_name,
                                    "decided_at": now, "decision_comment": comment})
         if decided is None:
-            self.notify.reply(action, already_decided_text(self.store.get(request.id) or request))
+            self.notify.reply(action, already_decided_text(self.store.get(request.id) or request, clicker.id))
             return
         self._close_approval_cards(decided.id)
         if target is Status.REJECTED:
@@ -905,11 +914,12 @@ class InterceptService:
         return (history[-1].note if history else "") or request.status.label
 
 
-def already_decided_text(request: Request) -> str:
+def already_decided_text(request: Request, clicker_id: str | None = None) -> str:
     if request.decided_by_name and request.status is not Status.AWAITING_APPROVAL:
         verb = "rejected" if request.status is Status.REJECTED else "approved"
-        return (f"Already {verb} by {escape_markdown(request.decided_by_name)}; "
-                f"the request is now {request.status.label}.")
+        # the decider's own click seen again (a double click, or redelivered after a restart)
+        by = "you" if clicker_id and clicker_id == request.decided_by_id else escape_markdown(request.decided_by_name)
+        return f"Already {verb} by {by}; the request is now {request.status.label}."
     return f"This request is {request.status.label}: there is nothing to decide."
 
 

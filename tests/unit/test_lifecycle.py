@@ -414,7 +414,7 @@ def test_a_late_click_on_an_applied_extension_is_told_who_decided(tmp_path) -> N
     world.click(BOB, card, {"intent": "reject"})
     replies = [m["markdown"] for m in world.webex.sent[before:]]
     assert replies and not any("nothing to extend" in r for r in replies), replies
-    assert any("Bob" in r for r in replies), replies
+    assert any("Already approved by you" in r for r in replies), replies  # his own decision, seen again
 
 
 def test_an_extension_waits_while_a_takeover_may_still_hand_its_intercept_back(tmp_path) -> None:
@@ -477,3 +477,15 @@ def test_a_greeting_the_bot_uploaded_before_may_be_replaced_one_an_admin_set_may
     world.webex.settings["alice"] = dataclasses.replace(ORIGINAL, file_name="from-control-hub.wav")
     world.say(ALICE, "intercept me until Monday", file=("third.wav", wav_bytes(1.0)))  # an admin's: kept
     assert world.webex.said("You already have a custom intercept greeting on Webex (from\\-control\\-hub\\.wav)")
+
+
+def test_a_request_no_approver_could_be_asked_about_ends_at_once_and_says_so(tmp_path) -> None:
+    world = World(tmp_path, approvers=frozenset({"nobody@example.com"}))
+    world.say(ALICE, "intercept me until Friday")
+    world.click(ALICE, world.live_card("form", Status.FORM_SENT), {**SUBMIT, "until.date": "2026-12-04"})
+    request = world.store.for_person("alice", list(Status))[-1]
+    assert request.status is Status.EXPIRED
+    assert world.webex.said("I could not send your request to any approver")
+    assert not world.webex.said("Sent for approval")
+    world.service.sweep()  # nothing is tried again, nothing else is said
+    assert len(world.webex.said("I could not send your request to any approver")) == 1
