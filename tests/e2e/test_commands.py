@@ -19,11 +19,13 @@ def test_status_extend_by_reminder_and_the_approvers_views(world: tuple[Any, Peo
     alice, bob = people.alice, people.bob
     room = ask_and_submit(chat, alice, "intercept me for 2 hours")  # Wed 2 Dec 10:00 -> 12:00 Berlin
 
-    chat.say(bob, "pending")
     bob_room = chat.direct_room(bob)
-    pending_card = wait_until(lambda: [c for c in chat.cards(bob_room, "comment")
-                                       if "Alice Adler" in json.dumps(c["attachments"][0]["content"])][1:],
-                              what="a second approval card from `pending`")[0]
+    first = approval_card_for(chat, bob)
+    chat.say(bob, "pending")  # the card again, at the bottom of the chat: the older one goes
+    pending_card = wait_until(lambda: [c for c in chat.cards(bob_room, "comment") if c["id"] != first["id"]
+                                       and "Alice Adler" in json.dumps(c["attachments"][0]["content"])],
+                              what="the approval card again from `pending`")[0]
+    wait_until(lambda: first["id"] in [m["id"] for m in emu.deleted_messages], what="the older card withdrawn")
     chat.submit(bob, pending_card, {"intent": "approve", "comment": ""})
     bot.wait_status(alice.id, "active")
     chat.say(bob, "active")

@@ -489,3 +489,16 @@ def test_a_request_no_approver_could_be_asked_about_ends_at_once_and_says_so(tmp
     assert not world.webex.said("Sent for approval")
     world.service.sweep()  # nothing is tried again, nothing else is said
     assert len(world.webex.said("I could not send your request to any approver")) == 1
+
+
+def test_pending_moves_an_approvers_card_down_instead_of_doubling_it(tmp_path) -> None:
+    world = World(tmp_path)
+    request_id = world.request_and_approve(approve=False)
+    world.say(BOB, "pending")
+    world.say(BOB, "pending")
+    live = [c for c in world.store.cards_for(request_id, "approval") if c.live]
+    assert len(live) == 1 and live[0].recipient.startswith("bob@example.com#pending-")
+    world.service.sweep()  # Bob counts as asked: no card comes back
+    assert len([c for c in world.store.cards_for(request_id, "approval") if c.live]) == 1
+    world.click(BOB, live[0], {"intent": "approve"})
+    assert world.status(request_id) is Status.ACTIVE
