@@ -341,6 +341,13 @@ class SqlStore:
             details = [_json(row.detail) or {} for row in connection.execute(query)]
         return {str(detail["file"]) for detail in details if detail.get("file")}
 
+    def greeting_uploaded_for(self, request_id: str) -> bool:
+        """Whether the request's own greeting was uploaded already (an apply tried again)."""
+        query = select(audit_table.c.id).where(audit_table.c.request_id == request_id,
+                                               audit_table.c.event == "greeting uploaded").limit(1)
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
     def audit_rows(self, *, person: str | None = None, since: datetime | None = None,
                    until: datetime | None = None) -> list[dict[str, Any]]:
         """The audit log (with each request's person), oldest first; `person` is an email or id."""

@@ -109,7 +109,9 @@ class Lifecycle:
             # attempt already did, and does not do it twice.
             current = current or self.webex.get_intercept(request.person_id)
             greeting = self.store.greeting(request.id) if requested.greeting == "CUSTOM" else None
-            if greeting is not None and current.file_name != greeting[0]:
+            # once per request (an apply tried again does not upload twice), whatever the file is
+            # called: a new recording may well have the old one's name
+            if greeting is not None and not self.store.greeting_uploaded_for(request.id):
                 tracking = self.webex.upload_greeting(request.person_id, *greeting)  # the .wav they sent
                 self.store.audit(request, "greeting uploaded", now=now, tracking_id=tracking,
                                  detail={"file": greeting[0], "bytes": len(greeting[1])})

@@ -792,10 +792,13 @@ class InterceptService:
             self._send(where, f"{_count(len(waiting), 'request')} waiting for a decision"
                               + (f"; here are the oldest {PENDING_SHOWN}." if len(waiting) > PENDING_SHOWN else "."))
             for request in waiting[:PENDING_SHOWN]:
-                for card in self.store.cards_for(request.id, "approval"):  # one live card each: the newest
-                    if card.live and card.recipient.split("#")[0].lower() == person.email.lower():
+                older = [card for card in self.store.cards_for(request.id, "approval")
+                         if card.live and card.recipient.split("#")[0].lower() == person.email.lower()]
+                recipient = f"{person.email}#pending-{uuid.uuid4().hex[:8]}"
+                self._send_approval_card(request, recipient, where)
+                if any(c.recipient == recipient and c.live for c in self.store.cards_for(request.id, "approval")):
+                    for card in older:  # one live card each, the newest: withdrawn once the new one is there
                         self._withdraw(card)
-                self._send_approval_card(request, f"{person.email}#pending-{uuid.uuid4().hex[:8]}", where)
             return
         active = self.store.with_status([Status.ACTIVE])
         if not active:
