@@ -65,7 +65,7 @@ class FakeWebex:
              parent_id: str | None = None) -> SentMessage:
         self._maybe_fail("send")
         assert markdown, "Webex refuses an empty message"
-        if to_person_email and to_person_email not in {p.email for p in self.people.values()}:
+        if to_person_email and to_person_email.endswith(".invalid"):
             raise permanent(404, "send")  # Webex knows nobody by that address
         message_id = f"m{next(self._ids)}"
         room = room_id or f"dm-{to_person_id or to_person_email}"

@@ -480,7 +480,7 @@ def test_a_greeting_the_bot_uploaded_before_may_be_replaced_one_an_admin_set_may
 
 
 def test_a_request_no_approver_could_be_asked_about_ends_at_once_and_says_so(tmp_path) -> None:
-    world = World(tmp_path, approvers=frozenset({"nobody@example.com"}))
+    world = World(tmp_path, approvers=frozenset({"nobody@unknown.invalid"}))
     world.say(ALICE, "intercept me until Friday")
     world.click(ALICE, world.live_card("form", Status.FORM_SENT), {**SUBMIT, "until.date": "2026-12-04"})
     request = world.store.for_person("alice", list(Status))[-1]

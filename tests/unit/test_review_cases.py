@@ -43,7 +43,7 @@ def test_extension_nobody_reached_says_both(tmp_path) -> None:
     world = World(tmp_path)
     world.request_and_approve()
     # the approver list was fixed wrongly since (e.g. a typo after a restart)
-    world.service.policy = dataclasses.replace(world.service.policy, approvers=frozenset({"nobdy@example.com"}))
+    world.service.policy = dataclasses.replace(world.service.policy, approvers=frozenset({"nobody@unknown.invalid"}))
     world.say(ALICE, "extend until 2026-12-06 12:00")
     extension = [r for r in world.store.for_person("alice", list(Status)) if r.extends_id][-1]
     assert extension.status is Status.EXPIRED
@@ -51,7 +51,7 @@ def test_extension_nobody_reached_says_both(tmp_path) -> None:
 
 
 def test_mix_refused_transient_then_room(tmp_path) -> None:
-    world = World(tmp_path, approvers=frozenset({"bob@example.com", "nobody@example.com"}))
+    world = World(tmp_path, approvers=frozenset({"bob@example.com", "nobody@unknown.invalid"}))
     world.webex.faults["send"] = [None, None, transient("send")]
     world.say(ALICE, "intercept me until Friday")
     world.click(ALICE, world.live_card("form", Status.FORM_SENT), {**SUBMIT, "until.date": "2026-12-04"})
