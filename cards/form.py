@@ -132,25 +132,26 @@ def request_form(
 
 
 def _resolved_end(values: Mapping[str, str], zone: str) -> str:
-    day, at = values.get(f.UNTIL_DATE, ""), values.get(f.UNTIL_TIME, "") or "23:59"
-    try:
-        wall = datetime.fromisoformat(f"{day}T{at}")
-    except ValueError:
-        return ""
-    end = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone))
-    return describe(end) if end is not None else ""
+    return _resolved(values, f.UNTIL_DATE, f.UNTIL_TIME, "23:59", zone, later=True)
 
 
 def _resolved_start(values: Mapping[str, str], zone: str) -> str:
-    day, at = values.get(f.FROM_DATE, ""), values.get(f.FROM_TIME, "") or "00:00"
-    if not day:
-        return ""
+    return _resolved(values, f.FROM_DATE, f.FROM_TIME, "00:00", zone, later=False)
+
+
+def _resolved(values: Mapping[str, str], date_id: str, time_id: str, default: str, zone: str, *,
+              later: bool) -> str:
+    """The form's date and time as the server will read them (see `form.wall_time`), described;
+    in the hour that happens twice an end is the later one, a start the earlier one."""
+    day, at = values.get(date_id, ""), values.get(time_id, "") or default
     try:
         wall = datetime.fromisoformat(f"{day}T{at}")
     except ValueError:
         return ""
-    start = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone))
-    return describe(start.replace(fold=0)) if start is not None else ""
+    moment = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone))
+    if moment is None:
+        return ""
+    return describe(moment if later else moment.replace(fold=0))
 
 
 def _v(values: Mapping[str, str], field_id: str) -> str:

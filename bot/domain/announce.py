@@ -146,14 +146,13 @@ class Announcer:
 
         def tell(request: Request, markdown: str) -> None:
             self._tell(out, request, markdown)
+        if target is Status.AWAITING_APPROVAL and request.status is Status.EXPIRED \
+                and self._ended_with(request, NO_APPROVER_REACHED):
+            return  # no approver could be asked: that is what they hear, not that it was sent
         if target is Status.AWAITING_APPROVAL and source is Status.FORM_SENT:
-            if request.status is Status.EXPIRED and self._ended_with(request, NO_APPROVER_REACHED):
-                return  # no approver could be asked: that is what they hear instead
             tell(request, f"Sent for approval: intercept {span(request)}. I will tell you when an approver "
                           "has decided.")
         elif target is Status.AWAITING_APPROVAL and row.note == EXTENSION:
-            if request.status is Status.EXPIRED and self._ended_with(request, NO_APPROVER_REACHED):
-                return  # no approver could be asked: that is what they hear instead
             current = self.store.get(request.extends_id) if request.extends_id else None
             still = f" Until they decide, it still ends {when(current.end_at, request)}." \
                 if current is not None and current.end_at else ""

@@ -78,10 +78,11 @@ _SIMPLE = (
 _HELP = re.compile(r"^(?:help\b.*|\?+|(?:hi|hello|hey|hallo|good\s+\w+)(?:\s+\w+)?[\s!.?]*)$", _F)
 _LEADING_JUNK = re.compile(r"^[\s@,:;.!-]+")
 _GREETING = re.compile(r"^(?:hi|hello|hey|hallo|good\s+(?:morning|afternoon|evening))\b[\s,!.:-]*", _F)
+_WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
 # words that make a sentence about a time ("until Friday", "2 hours", "on Monday")
 _TIME_HINT = re.compile(
     r"[0-9]|\b(?:until|till|til|tonight|tomorrow|tmrw|today|noon|midday|midnight|morning|weekend|week|hours?"
-    r"|afternoon|evening|night|eod|end\s+of|next|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
+    rf"|afternoon|evening|night|eod|end\s+of|next|{_WEEKDAY}"
     r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|january|february|march|april|june|july|august"
     r"|september|october|november|december)\b",
     _F,
@@ -90,7 +91,7 @@ _TIME_HINT = re.compile(
 # tomorrow", "tomorrow's intercept", "the one for Monday" say which request, and cancel it
 _NEW_END = re.compile(
     r"(?:at|on|by|in|until|till|til|after|before|tonight|noon|midday|midnight|eod|end\s+of|this|next|[0-9]"
-    r"|(?:tomorrow|tmrw|today|(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?)(?!'))\b",
+    rf"|(?:tomorrow|tmrw|today|{_WEEKDAY})(?!'))\b",
     _F,
 )
 

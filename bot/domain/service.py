@@ -26,7 +26,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.domain import form, greeting
 from bot.domain.announce import EXTENSION, FORM_CANCELLED, NO_APPROVER_REACHED, SHORTENED, Announcer, span
 from bot.domain.commands import Kind, parse_command
-from bot.domain.lifecycle import EXTENSION_ORPHANED, EXTENSIONS_DROPPED, Ended, Lifecycle, PersonLocks
+from bot.domain.lifecycle import (
+    CANCELLED_NOTE,
+    EXTENSION_ORPHANED,
+    EXTENSIONS_DROPPED,
+    Ended,
+    Lifecycle,
+    PersonLocks,
+)
 from bot.domain.model import OPEN_STATES, InterceptSettings, Person, Request, Status
 from bot.domain.notify import Notifier
 from bot.domain.ports import (
@@ -494,11 +501,13 @@ class InterceptService:
                     self._drop(older, "replaced by a newer request from the requester")
 
     def _drop(self, request: Request, note: str, status: Status = Status.CANCELLED) -> bool:
-        """An open request (waiting for approval, or approved and not started) that no longer stands."""
-        if not self.store.move(request.id, [Status.AWAITING_APPROVAL, Status.APPROVED], status,
-                               now=self.clock.now(), actor_id=request.person_id, note=note):
+        """An open request (form out, waiting for approval, or approved and not started) that no
+        longer stands: its timers and cards go with it. True for the one call that moved it."""
+        if not self.store.move(request.id, OPEN_STATES, status, now=self.clock.now(), actor_id=request.person_id,
+                               note=note):
             return False
         self.scheduler.unschedule(request.id)
+        self._retire_cards(request.id, "form")
         self._close_approval_cards(request.id)
         return True
 
@@ -622,11 +631,7 @@ class InterceptService:
             self.notify.reply(action, "You have nothing to cancel.")
             return
         if shown.status in OPEN_STATES:  # "Cancel my request" (also "end" on cards older than its intent)
-            if self.store.move(shown.id, OPEN_STATES, Status.CANCELLED, now=self.clock.now(), actor_id=shown.person_id,
-                               note="cancelled by the requester"):
-                self.scheduler.unschedule(shown.id)
-                self._retire_cards(shown.id, "form")
-                self._close_approval_cards(shown.id)
+            if self._drop(shown, CANCELLED_NOTE):
                 self.notify.reply(action, "Cancelled your pending request.")
             return
         current = self._successor(shown)
@@ -684,15 +689,10 @@ class InterceptService:
     def _cancel_all(self, person_id: str) -> str:
         """Cancels what is pending and ends what is on; returns what to answer ("" when the
         announcer tells the requester what became of an intercept)."""
-        now = self.clock.now()
         said = []
         acted = False
         for request in self.store.for_person(person_id, OPEN_STATES):
-            if self.store.move(request.id, OPEN_STATES, Status.CANCELLED, now=now, actor_id=person_id,
-                               note="cancelled by the requester"):
-                self.scheduler.unschedule(request.id)
-                self._retire_cards(request.id, "form")
-                self._close_approval_cards(request.id)
+            if self._drop(request, CANCELLED_NOTE):
                 said.append("Cancelled your pending request.")
         for request in self.store.for_person(person_id, [Status.APPLYING, Status.ACTIVE, Status.REVERTING]):
             ended = self.lifecycle.end_now(request.id, person_id)
