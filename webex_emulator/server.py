@@ -241,6 +241,10 @@ def _reason(status: int) -> str:
 # ---------------------------------------------------------------------------------------- plumbing
 
 
+class _ClientGone(Exception):
+    """The connection closed before the whole body announced by the request arrived."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "webex-emulator"
@@ -256,19 +260,32 @@ class _Handler(BaseHTTPRequestHandler):
             chunks: list[bytes] = []
             while True:
                 size_line = self.rfile.readline(65537)
+                if not size_line:
+                    raise _ClientGone
                 size = int(size_line.split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
+                chunks.append(self._read_exactly(size))
                 self.rfile.readline(65537)
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        return self._read_exactly(length) if length > 0 else b""
+
+    def _read_exactly(self, size: int) -> bytes:
+        data = self.rfile.read(size)
+        if len(data) < size:
+            # the client went away mid-body (a caller killed while sending): like any HTTP server,
+            # Webex never sees such a request, so it is neither recorded nor answered
+            raise _ClientGone
+        return data
 
     def _handle(self) -> None:
         try:
             body = self._read_body()
+        except _ClientGone:
+            self.close_connection = True
+            return
         except (ValueError, OSError):
             self.send_error(400, "bad body framing")
             return

@@ -43,3 +43,28 @@ def test_requests_matching(cast: Cast) -> None:
     matched = emu.requests_matching("get", r"/people/[^/]+")
     assert len(matched) == 2 and matched[1].query == {"callingData": "true"}
     assert emu.requests_matching("POST", r"/people/.*") == []
+
+
+def test_a_caller_that_dies_mid_body_is_neither_recorded_nor_a_violation(cast: Cast) -> None:
+    """A process killed while sending a request leaves a body shorter than its Content-Length:
+    Webex never sees such a request, so the emulator must not record it (nor call it invalid)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    emu = cast.emu
+    parts = urlsplit(emu.base_url)
+    body = b'{"toPersonId": "x", "text": "cut off'
+    length = b"Content-Length: " + str(len(body) + 50).encode() + b"\r\n\r\n"
+    chunked = b"Transfer-Encoding: chunked\r\n\r\n"
+    for framing_and_sent in (length, length + body, chunked, chunked + b"%x\r\n" % len(body) + body + b"\r\n"):
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=10) as sock:
+            sock.sendall(b"POST " + parts.path.encode() + b"/messages HTTP/1.1\r\nHost: x\r\n"
+                         b"Authorization: Bearer bot-token\r\nContent-Type: application/json\r\n"
+                         + framing_and_sent)
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(1024) == b""  # closed without an answer
+    assert emu.requests_matching("POST", "/messages") == []
+    assert emu.spec_violations == []
+    # the same connection-level framing, complete, is answered and recorded as usual
+    assert emu.call(cast.bot, "POST", "/messages", {"toPersonId": cast.alice.id, "text": "whole"})[0] == 200
+    assert len(emu.requests_matching("POST", "/messages")) == 1

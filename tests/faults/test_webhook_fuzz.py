@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -201,7 +201,8 @@ def fuzz_request(draw: st.DrawFn, legit: bytes, legit_signature: str) -> Fuzz:
         st.sampled_from(["/", "/webhooks", "/webhooks/", "/webhooks/webex/", "/webhooks//webex",
                          "/WEBHOOKS/WEBEX", "/webhooks/Webex", "/webhooks/webex/x", "/webhook/webex",
                          "/webhooks/webex.json", "/webhooks/webex;x", "/v1/webhooks/webex", "/healthz",
-                         "/webhooks/webex/..", "/webhooks/%2e%2e/webex", "/static/x", "/webhooks/webex%00"]),
+                         "/webhooks/webex/..", "/webhooks/%2e%2e/webex", "/static/x", "/webhooks/webex%00",
+                         "//.", "//example.com/webhooks/webex"]),
         st.text(string.ascii_letters + string.digits + "/-._~!$&'()*+,;=:@", max_size=40).map(
             lambda p: "/" + p)).filter(lambda p: re.sub("/+", "/", p) != PATH))
     # (a path that only differs by repeated slashes is the webhook's own path: waitress turns a
@@ -235,7 +236,12 @@ class InProcess:
     def send(self, fuzz: Fuzz) -> tuple[int, str]:
         # a WSGI server hands header bytes over as latin-1 text: do the same with non-ASCII values
         headers = {k: v.encode("utf-8").decode("latin-1") for k, v in fuzz.headers}
-        response = self.client.open(fuzz.path, method=fuzz.method, data=fuzz.body, headers=headers)
+        # PATH_INFO as a WSGI server would set it: the test client itself reads a path such as
+        # "//example.com/x" as a host and a path, which no server does
+        path_info = unquote_to_bytes(fuzz.path).decode("latin-1")
+        response = self.client.open("/", method=fuzz.method, data=fuzz.body, headers=headers,
+                                    environ_overrides={"PATH_INFO": path_info, "REQUEST_URI": fuzz.path,
+                                                       "RAW_URI": fuzz.path})
         return response.status_code, response.get_data(as_text=True)
 
 
