@@ -58,11 +58,12 @@ class EmulatorError(RuntimeError):
 class WebexEmulator:
     def __init__(self, org_id: str | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  delivery_retries: int = 2, delivery_backoff: float = 0.2, delivery_timeout: float = 5.0,
-                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
-        """`max_file_bytes`: the largest file a multipart POST /messages may carry (413 beyond)."""
+                 max_file_bytes: int = MAX_FILE_BYTES, ticks: Callable[[], float] = time.monotonic) -> None:
+        """`max_file_bytes`: the largest file a multipart POST /messages may carry (413 beyond);
+        `ticks`: the monotonic seconds access and refresh tokens expire by."""
         self.host = host
         self.port = port
-        self._state = State(org_id)
+        self._state = State(org_id, ticks)
         self._deliverer = Deliverer(record=self._record_delivery, retries=delivery_retries,
                                     backoff=delivery_backoff, timeout=delivery_timeout)
         self._api = Api(self._state, self._deliverer, new_tracking_id, lambda: self.base_url,

@@ -25,7 +25,6 @@ refused credentials are not.
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -103,7 +102,7 @@ class OAuth:
             if fields["grant_type"] == "authorization_code":
                 raise _refused(400, "invalid_grant", INVALID_CODE)
             grant = self.state.grants.get(fields["refresh_token"])
-            now = time.monotonic()
+            now = self.state.ticks()
             if (grant is None or grant.client_id != fields["client_id"] or now >= grant.refresh_deadline
                     or grant.person_id not in self.state.people):
                 raise _refused(400, "invalid_grant", INVALID_REFRESH)

@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -269,7 +269,7 @@ class Grant:
     client_id: str
     person_id: str
     access_expires_in: int  # lifetime (s) of each access token issued under this grant
-    refresh_deadline: float  # time.monotonic() at which the refresh token expires
+    refresh_deadline: float  # State.ticks() at which the refresh token expires
     rotate: bool = False  # a refresh answers a new refresh token (and retires the old one)
     access_tokens: list[str] = field(default_factory=list)
 
@@ -296,12 +296,13 @@ class State:
         """The time message and action stamps show: real time, moved like the sandbox's clock."""
         return utcnow() + self.clock_offset
 
-    def __init__(self, org_id: str | None = None) -> None:
+    def __init__(self, org_id: str | None = None, ticks: Callable[[], float] = time.monotonic) -> None:
         self.lock = threading.RLock()
+        self.ticks = ticks  # the seconds tokens expire by (injected by tests that expire one)
         self.org_id = org_id or new_id("ORGANIZATION")
         self.people: dict[str, Person] = {}
         self.tokens: dict[str, str] = {}  # token -> person id
-        self.token_deadlines: dict[str, float] = {}  # token -> time.monotonic() it expires at (absent: never)
+        self.token_deadlines: dict[str, float] = {}  # token -> self.ticks() it expires at (absent: never)
         self.oauth_clients: dict[str, str] = {}  # client id -> client secret
         self.grants: dict[str, Grant] = {}  # refresh token -> grant
         self.refreshes = 0  # successful POST /access_token refreshes
@@ -366,7 +367,7 @@ class State:
     def token_expired(self, token: str) -> bool:
         with self.lock:
             deadline = self.token_deadlines.get(token)
-            return deadline is not None and time.monotonic() >= deadline
+            return deadline is not None and self.ticks() >= deadline
 
     def forget_person(self, person_id: str) -> None:
         """Drop every token and OAuth grant of a person (who was deleted)."""
@@ -392,7 +393,7 @@ class State:
             while token in self.tokens:
                 token = secrets.token_urlsafe(48)
             self.tokens[token] = grant.person_id
-            self.token_deadlines[token] = time.monotonic() + grant.access_expires_in
+            self.token_deadlines[token] = self.ticks() + grant.access_expires_in
             grant.access_tokens.append(token)
             return token
 
@@ -415,7 +416,7 @@ class State:
                 raise ValueError("that refresh token is already granted")
             grant = Grant(refresh_token=refresh_token, client_id=client_id, person_id=person_id,
                           access_expires_in=access_expires_in,
-                          refresh_deadline=time.monotonic() + REFRESH_TOKEN_LIFETIME, rotate=rotate)
+                          refresh_deadline=self.ticks() + REFRESH_TOKEN_LIFETIME, rotate=rotate)
             self.grants[refresh_token] = grant
             return self.issue_access_token(grant), refresh_token
 

@@ -15,7 +15,7 @@ from webex_emulator import WebexEmulator
 
 @pytest.fixture
 def cast() -> Iterator[Cast]:
-    emu = WebexEmulator(org_id="org-1", delivery_retries=2, delivery_backoff=0.05, delivery_timeout=2.0)
+    emu = WebexEmulator(org_id="org-1", delivery_retries=2, delivery_backoff=0.05, delivery_timeout=10.0)
     bot = emu.add_person(email="bot@webex.bot", display_name="Intercept Bot", type="bot", token="bot-token")
     admin = emu.add_person(email="admin@example.com", display_name="Ada Admin", token="admin-token", admin=True)
     alice = emu.add_person(email="alice@example.com", display_name="Alice Adler", timezone="Europe/Berlin",

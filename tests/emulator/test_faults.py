@@ -34,15 +34,15 @@ def test_fault_applies_before_auth_and_matches_full_path(cast: Cast) -> None:
 
 def test_delay_then_status_and_slow_but_normal(cast: Cast) -> None:
     emu = cast.emu
-    emu.fail("GET", "/people/me", 500, delay=0.3)
-    emu.fail("*", "/people/me", 0, delay=0.3)
+    emu.fail("GET", "/people/me", 500, delay=1.5)
+    emu.fail("*", "/people/me", 0, delay=1.5)
     started = time.monotonic()
     assert raw_request(emu, "GET", "/people/me", token="bot-token").status == 500
     assert raw_request(emu, "GET", "/people/me", token="bot-token").status == 200
-    assert time.monotonic() - started >= 0.6
+    assert time.monotonic() - started >= 3.0
     started = time.monotonic()
     assert raw_request(emu, "GET", "/people/me", token="bot-token").status == 200
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.5  # both rules used up: no delay left (a loaded box may stall a little)
 
 
 def test_fail_validates_arguments(cast: Cast) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -10,6 +10,8 @@ from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError
 
 from tests.emulator.helpers import Answer, Cast, raw_request
+from webex_emulator import WebexEmulator
+from webex_emulator.state import REFRESH_TOKEN_LIFETIME
 
 FORM = "application/x-www-form-urlencoded"
 CLIENT_ID = "C0ffee-client"
@@ -164,16 +166,51 @@ def test_charset_parameter_is_fine_and_faults_apply(cast: Cast) -> None:
     assert cast.emu.refreshes == 2 and cast.emu.spec_violations == []
 
 
-def test_access_tokens_expire_by_time(cast: Cast) -> None:
-    access, refresh = _granted(cast, access_expires_in=1)
+class Ticks:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ticking() -> Iterator[tuple[Cast, Ticks]]:
+    ticks = Ticks()
+    emu = WebexEmulator(ticks=ticks)
+    admin = emu.add_person(email="admin@example.com", display_name="Ada Admin", token="admin-token", admin=True)
+    alice = emu.add_person(email="alice@example.com", display_name="Alice Adler", token="alice-token")
+    with emu:
+        yield Cast(emu, admin, admin, alice, alice), ticks
+
+
+def test_access_tokens_expire_by_time(ticking: tuple[Cast, Ticks]) -> None:
+    cast, ticks = ticking
+    access, refresh = _granted(cast, access_expires_in=60)
     assert cast.emu.call(access, "GET", "/people/me")[0] == 200
     answer = _refresh(cast, refresh)
-    assert answer.json["expires_in"] == 1  # every token of this grant lives 1 s
-    time.sleep(1.1)
+    assert answer.json["expires_in"] == 60  # every token of this grant lives 60 s
+    ticks.now += 59.9
+    assert cast.emu.call(access, "GET", "/people/me")[0] == 200
+    ticks.now += 0.1
     assert cast.emu.call(access, "GET", "/people/me")[0] == 401
     assert cast.emu.call(answer.json["access_token"], "GET", "/people/me")[0] == 401
     renewed = _refresh(cast, refresh).json["access_token"]
     assert cast.emu.call(renewed, "GET", "/people/me")[0] == 200
+
+
+def test_an_unused_refresh_token_expires_and_using_one_renews_it(ticking: tuple[Cast, Ticks]) -> None:
+    cast, ticks = ticking
+    _, kept_fresh = _granted(cast, refresh_token="kept-fresh")
+    _, left = _granted(cast, refresh_token="left-alone")
+    ticks.now += REFRESH_TOKEN_LIFETIME - 1
+    assert _refresh(cast, kept_fresh).status == 200  # using it starts its 90 days again
+    ticks.now += 1
+    _oauth_error(_refresh(cast, left), 400, "invalid_grant")
+    ticks.now += REFRESH_TOKEN_LIFETIME - 2
+    assert _refresh(cast, kept_fresh).status == 200
 
 
 def test_rotating_refresh_tokens(cast: Cast) -> None:
