@@ -79,7 +79,9 @@ class People:
 
 
 def make_emulator() -> tuple[WebexEmulator, People]:
-    emu = WebexEmulator()
+    # a delivery waits up to 20 s for the bot's 2xx: on a loaded machine a commit can take seconds,
+    # and a timed-out delivery would be retried and counted as lost by the redelivery test
+    emu = WebexEmulator(delivery_timeout=20.0)
     people = People(
         bot=emu.add_person(email="intercept@webex.bot", display_name="Intercept Bot", type="bot", token=BOT_TOKEN),
         admin=emu.add_person(email="admin@example.com", display_name="Ada Admin", token=ADMIN_TOKEN, admin=True),

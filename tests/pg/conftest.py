@@ -1,20 +1,20 @@
 """A throwaway PostgreSQL server for the tests that prove the store works there too.
 
-It runs from the Debian `postgresql` package's binaries in a temporary folder, on a free port,
-as the `postgres` user when the tests run as root (PostgreSQL refuses to run as root).
+It runs from the Debian `postgresql` package's binaries in a temporary folder, on a Unix socket
+there (no TCP port), as the `postgres` user when the tests run as root (PostgreSQL refuses to run as root).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
@@ -43,17 +43,21 @@ def pg_url() -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="intercept-bot-pg-"))
     os.chmod(folder, 0o777)  # the server user must be able to use it
     data = folder / "data"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     subprocess.run(_as_server_user([_binary("initdb"), "-D", str(data), "-U", "bot", "--auth=trust", "-E", "UTF8"]),
                    check=True, capture_output=True)
     subprocess.run(_as_server_user([_binary("pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"), "-o",
-                                    f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
+                                    f"-k {folder} -c listen_addresses='' -c fsync=off", "start"]),
                    check=True, capture_output=True)
     try:
-        yield f"postgresql+psycopg://bot@127.0.0.1:{port}/postgres"
+        # a Unix socket in a private folder only: no TCP port to pick, nor for another process to take
+        yield f"postgresql+psycopg://bot@/postgres?host={folder}"
     finally:
         subprocess.run(_as_server_user([_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def in_schema(pg_url: str, schema: str) -> str:
+    """The server's URL with `schema` as the search path: each test gets its own tables."""
+    url = make_url(pg_url)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from bot.store import make_engine
 from tests.e2e.harness import BotProcess, Chat, make_emulator, wait_until
 from tests.e2e.test_flow import approval_card_for, ask_and_submit
+from tests.pg.conftest import in_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +24,7 @@ def schema_url(pg_url: str) -> Iterator[str]:
     admin = make_engine(pg_url)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    yield pg_url + f"?options=-csearch_path%3D{schema}"
+    yield in_schema(pg_url, schema)
     with admin.begin() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()

@@ -17,6 +17,7 @@ from bot.domain.ports import Move
 from bot.lease import Lease
 from bot.scheduler import JobScheduler
 from bot.store import SqlStore, make_engine
+from tests.pg.conftest import in_schema
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -27,7 +28,7 @@ def store(pg_url: str) -> Iterator[SqlStore]:
     admin = make_engine(pg_url)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    store = SqlStore(make_engine(pg_url + f"?options=-csearch_path%3D{schema}"))
+    store = SqlStore(make_engine(in_schema(pg_url, schema)))
     store.create_schema()
     yield store
     store.engine.dispose()
