@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL server for the tests that prove the store works there too.
 
 It runs from the Debian `postgresql` package's binaries in a temporary folder, on a Unix socket
-there (no TCP port), as the `postgres` user when the tests run as root (PostgreSQL refuses to run as root).
+there (no TCP port), as the `postgres` user when the tests run as root (PostgreSQL refuses to run
+as root).
 """
 
 from __future__ import annotations
