@@ -34,20 +34,22 @@ class RedactSecrets(logging.Filter):
             known = self.configured | _LEARNED
         return sorted(known, key=len, reverse=True)
 
-    def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        return _BEARER.sub(r"\1[redacted]", text)
-
     def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self.secrets  # once per record: message, exception and stack share it
+
+        def scrub(text: str) -> str:
+            for secret in secrets:
+                text = text.replace(secret, "[redacted]")
+            return _BEARER.sub(r"\1[redacted]", text)
+
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg, record.args = self.scrub(message), None
+        record.msg, record.args = scrub(message), None
         if record.exc_text:
-            record.exc_text = self.scrub(record.exc_text)
+            record.exc_text = scrub(record.exc_text)
         if record.stack_info:
-            record.stack_info = self.scrub(record.stack_info)
+            record.stack_info = scrub(record.stack_info)
         return True
 
 
