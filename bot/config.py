@@ -115,7 +115,7 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
     reminder = _int(env, "INTERCEPT_REMINDER_MINUTES", 15, 0, 24 * 60)
     approval_hours = _int(env, "INTERCEPT_APPROVAL_HOURS", 24, 1, 24 * 14)
     sandbox = env.get("INTERCEPT_SANDBOX", "") in ("1", "true", "yes")
-    if sandbox and not _loopback(parsed.hostname or ""):
+    if sandbox and not is_loopback(parsed.hostname or ""):
         raise ConfigError("INTERCEPT_SANDBOX is on but WEBEX_API_URL is not on this machine: the sandbox clock "
                           "is for tests and the demo, never for a real Webex")
 
@@ -127,7 +127,8 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
                   sweep_seconds=float(sweep), workers=workers)
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address: a host only this machine can reach."""
     if host == "localhost":
         return True
     try:

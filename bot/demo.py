@@ -24,7 +24,6 @@ emulator's API. The database and the log go to a temporary folder (removed at ex
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import secrets
@@ -43,7 +42,7 @@ from typing import Any
 from bot.app import BotApp, StartupError
 from bot.clock import SandboxClock
 from bot.clock import advance as advance_clock
-from bot.config import Config
+from bot.config import Config, is_loopback
 from bot.domain.model import Request, Status
 from bot.logs import RedactSecrets
 from webex_emulator import WebexEmulator
@@ -89,7 +88,7 @@ class Demo(Host):
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 8765, data_dir: str | os.PathLike[str] | None = None,
                  node_modules: Path | None = None) -> None:
-        if not _is_loopback(host):  # the page hands out every sandbox person's token
+        if not is_loopback(host):  # the page hands out every sandbox person's token
             raise ValueError(f"the demo only listens on loopback, not on {host!r}")
         self.host = host
         self.port = port
@@ -293,15 +292,6 @@ def _log_to(path: Path, secret_values: Sequence[str]) -> Callable[[], None]:
             logging.getLogger(name).setLevel(level)
 
     return restore
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run_demo(*, host: str = "127.0.0.1", port: int = 8765, data_dir: str | None = None,
