@@ -357,9 +357,8 @@ class WebexClient:
                 raise WebexError(status, message, tracking_id=tracking, transient=True, operation=operation)
             waited += wait
             log.info("%s: %s, retrying in %.1f s (attempt %d)", operation, status or message, wait, attempt)
-            if self.retry.sleep is not None:
-                self.retry.sleep(wait)
-            if self.stopping.is_set() or (self.retry.sleep is None and self.stopping.wait(wait)):
+            (self.retry.sleep or self.stopping.wait)(wait)  # a stop ends the real wait at once
+            if self.stopping.is_set():
                 raise WebexError(status, "the bot is stopping", tracking_id=tracking, transient=True,
                                  operation=operation)
 
