@@ -76,8 +76,7 @@ def approval_markdown(request: Request) -> str:
     """The message text that goes with the card (and shows where cards do not render)."""
     zone = ZoneInfo(request.zone)
     reason = f" Reason: {quote_block(request.reason)}" if request.reason else ""
-    kind = "Extension request" if request.extends_id else "Intercept request"
-    return (f"{kind} from {escape_markdown(request.person_name)}: {window_text(request, zone)}."
+    return (f"{_kind(request)} from {escape_markdown(request.person_name)}: {window_text(request, zone)}."
             f"{reason} Approve or reject it on the card.")
 
 
@@ -88,9 +87,8 @@ def outcome_card(request: Request, outcome: str, *, viewer_zone: str | None = No
     viewer = _zone(viewer_zone)
     if viewer is not None and viewer.key != own.key:
         facts.append(("Your time", window_text(request, viewer)))
-    kind = "Extension request" if request.extends_id else "Intercept request"
     body: list[Any] = [
-        title(f"{kind} from {request.person_name}"),
+        title(f"{_kind(request)} from {request.person_name}"),
         FactSet(facts=[Fact(title=k, value=v) for k, v in facts]),
         paragraph(f"**{escape_card_text(outcome[:1].upper() + outcome[1:])}.**"),
     ]
@@ -101,9 +99,12 @@ def outcome_card(request: Request, outcome: str, *, viewer_zone: str | None = No
 
 def outcome_markdown(request: Request, outcome: str) -> str:
     zone = ZoneInfo(request.zone)
-    kind = "Extension request" if request.extends_id else "Intercept request"
-    return (f"{kind} from {escape_markdown(request.person_name)} "
+    return (f"{_kind(request)} from {escape_markdown(request.person_name)} "
             f"({window_text(request, zone)}): **{escape_markdown(outcome)}**.")
+
+
+def _kind(request: Request) -> str:
+    return "Extension request" if request.extends_id else "Intercept request"
 
 
 def _zone(name: str | None) -> ZoneInfo | None:
