@@ -132,26 +132,23 @@ def request_form(
 
 
 def _resolved_end(values: Mapping[str, str], zone: str) -> str:
-    return _resolved(values, f.UNTIL_DATE, f.UNTIL_TIME, "23:59", zone, later=True)
+    return _resolved(values, f.UNTIL_DATE, f.UNTIL_TIME, "23:59", zone, start=False)
 
 
 def _resolved_start(values: Mapping[str, str], zone: str) -> str:
-    return _resolved(values, f.FROM_DATE, f.FROM_TIME, "00:00", zone, later=False)
+    return _resolved(values, f.FROM_DATE, f.FROM_TIME, "00:00", zone, start=True)
 
 
 def _resolved(values: Mapping[str, str], date_id: str, time_id: str, default: str, zone: str, *,
-              later: bool) -> str:
-    """The form's date and time as the server will read them (see `form.wall_time`), described;
-    in the hour that happens twice an end is the later one, a start the earlier one."""
+              start: bool) -> str:
+    """The form's date and time as the server will read them (`form.wall_time`), described."""
     day, at = values.get(date_id, ""), values.get(time_id, "") or default
     try:
         wall = datetime.fromisoformat(f"{day}T{at}")
     except ValueError:
         return ""
-    moment = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone))
-    if moment is None:
-        return ""
-    return describe(moment if later else moment.replace(fold=0))
+    moment = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone), start=start)
+    return describe(moment) if moment is not None else ""
 
 
 def _v(values: Mapping[str, str], field_id: str) -> str:

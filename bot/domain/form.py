@@ -218,24 +218,21 @@ def _time(raw: str, field_id: str, errors: dict[str, str]) -> time | None:
         return None
 
 
-def wall_time(day: date, at: time, zone: ZoneInfo) -> datetime | None:
+def wall_time(day: date, at: time, zone: ZoneInfo, *, start: bool = False) -> datetime | None:
     """`day` at `at` in `zone`, as the form means it: None when the clocks skip that time; in the
     hour the clocks go back, which happens twice, an end means the later one (an intercept lasts at
-    least as long as asked; `describe` names the offset's abbreviation then)."""
+    least as long as asked; `describe` names the offset's abbreviation then) and a start the first."""
     local = datetime.combine(day, at, tzinfo=zone).replace(fold=1)
     if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None, fold=0) != local.replace(tzinfo=None, fold=0):
         return None
-    return local
+    return local.replace(fold=0) if start else local
 
 
 def _local(day: date, at: time, zone: ZoneInfo, field_id: str, errors: dict[str, str]) -> datetime | None:
     """`day` at `at` in `zone` (see `wall_time`); a wall time skipped by a daylight-saving change is an error."""
-    local = wall_time(day, at, zone)
+    local = wall_time(day, at, zone, start=field_id == FROM_TIME)
     if local is None:
         errors[field_id] = f"{at:%H:%M} does not exist on {day:%Y-%m-%d} in {zone.key} (the clocks change)."
-        return None
-    if field_id == FROM_TIME:
-        local = local.replace(fold=0)  # a start in the repeated hour: the first one
     return local
 
 
