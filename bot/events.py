@@ -75,10 +75,9 @@ class Receiver:
 
 
 def _envelope(raw: bytes) -> dict[str, Any] | None:
-    """The envelope of a delivery: JSON in UTF-8 (no byte-order mark: json.loads would also take
-    UTF-16/32, which Webex never sends), with an id that can be stored as text."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return None
+    """The envelope of a delivery: JSON in UTF-8, with an id that can be stored as text. The bytes
+    are decoded first (json.loads would also take UTF-16/32 bytes, which Webex never sends); a
+    byte-order mark left at the start of the text is refused by json.loads itself."""
     try:
         envelope = json.loads(raw.decode("utf-8", errors="strict"))
     except (UnicodeDecodeError, ValueError, RecursionError):
