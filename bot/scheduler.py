@@ -40,12 +40,16 @@ _running_changed = threading.Condition()
 
 
 @contextmanager
-def _job() -> Iterator[None]:
+def _job() -> Iterator[Runner]:
+    """A running job: the bound service, counted while the job runs."""
     global _running
+    runner = _runner
+    if runner is None:
+        raise RuntimeError("scheduler job ran before the service was bound")
     with _running_changed:
         _running += 1
     try:
-        yield
+        yield runner
     finally:
         with _running_changed:
             _running -= 1
@@ -59,30 +63,24 @@ def bind(runner: Runner | None) -> None:
 
 
 def run_apply(request_id: str) -> None:
-    if _runner is None:
-        raise RuntimeError("scheduler job ran before the service was bound")
-    with _job():
-        _runner.apply(request_id)
+    with _job() as runner:
+        runner.apply(request_id)
 
 
 def run_revert(request_id: str) -> None:
-    if _runner is None:
-        raise RuntimeError("scheduler job ran before the service was bound")
-    with _job():
-        _runner.revert(request_id)
+    with _job() as runner:
+        runner.revert(request_id)
 
 
 def run_remind(request_id: str) -> None:
-    if _runner is None:
-        raise RuntimeError("scheduler job ran before the service was bound")
-    with _job():
-        _runner.remind(request_id)
+    with _job() as runner:
+        runner.remind(request_id)
 
 
 def run_sweep() -> None:
-    if _runner is not None:
-        with _job():
-            _runner.sweep()
+    if _runner is not None:  # the sweep may fire before start-up bound the service: nothing to do yet
+        with _job() as runner:
+            runner.sweep()
 
 
 class WallClock(Protocol):
