@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from webex_emulator.api import ApiError, ApiResponse
-from webex_emulator.state import REFRESH_TOKEN_LIFETIME, Grant, State
+from webex_emulator.state import REFRESH_TOKEN_LIFETIME, Grant, State, unused_token
 
 __all__ = ["FORM_TYPE", "GRANT_TYPES", "TOKEN_OPERATION", "OAuth", "TokenForm", "parse_token_form"]
 
@@ -122,8 +122,6 @@ class OAuth:
     def _rotate(self, grant: Grant) -> None:
         """A new refresh token replaces the old one, which stops working."""
         del self.state.grants[grant.refresh_token]
-        fresh = secrets.token_urlsafe(48)
-        while fresh in self.state.grants:
-            fresh = secrets.token_urlsafe(48)
+        fresh = unused_token(self.state.grants)
         grant.refresh_token = fresh
         self.state.grants[fresh] = grant

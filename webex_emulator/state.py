@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -289,6 +289,14 @@ class FaultRule:
             self.path_regex.fullmatch(path))
 
 
+def unused_token(taken: Container[str]) -> str:
+    """A new random token that is not in `taken`."""
+    token = secrets.token_urlsafe(48)
+    while token in taken:
+        token = secrets.token_urlsafe(48)
+    return token
+
+
 class State:
     """All mutable emulator data. Take `lock` for anything that reads more than one field."""
 
@@ -389,9 +397,7 @@ class State:
     def issue_access_token(self, grant: Grant) -> str:
         """A new access token for the grant's person, valid for `grant.access_expires_in` seconds."""
         with self.lock:
-            token = secrets.token_urlsafe(48)
-            while token in self.tokens:
-                token = secrets.token_urlsafe(48)
+            token = unused_token(self.tokens)
             self.tokens[token] = grant.person_id
             self.token_deadlines[token] = self.ticks() + grant.access_expires_in
             grant.access_tokens.append(token)
@@ -409,9 +415,7 @@ class State:
             if person_id not in self.people:
                 raise KeyError(f"unknown person id {person_id!r}")
             if refresh_token is None:
-                refresh_token = secrets.token_urlsafe(48)
-                while refresh_token in self.grants:
-                    refresh_token = secrets.token_urlsafe(48)
+                refresh_token = unused_token(self.grants)
             elif refresh_token in self.grants:
                 raise ValueError("that refresh token is already granted")
             grant = Grant(refresh_token=refresh_token, client_id=client_id, person_id=person_id,
