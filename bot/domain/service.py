@@ -511,10 +511,14 @@ class InterceptService:
         self._close_approval_cards(request.id)
         return True
 
-    def _close_orphaned_extensions(self) -> None:
+    def _close_orphaned_extensions(self, person_id: str | None = None) -> None:
         """Extensions whose intercept ended (its end came, it was cancelled or replaced) before an
-        approver decided: withdrawn, the approvers' cards closed, the requester told."""
-        for request in self.store.with_status([Status.AWAITING_APPROVAL, Status.APPROVED]):
+        approver decided: withdrawn, the approvers' cards closed, the requester told. With
+        `person_id`, that person's only: a caller holding their lock must not wait for anyone
+        else's (two such callers would wait for each other); the sweep handles everyone."""
+        waiting = [Status.AWAITING_APPROVAL, Status.APPROVED]
+        for request in (self.store.with_status(waiting) if person_id is None
+                        else self.store.for_person(person_id, waiting)):
             if request.extends_id:
                 with self.locks(request.person_id):
                     latest = self.store.get(request.id)
@@ -637,7 +641,7 @@ class InterceptService:
         current = self._successor(shown)
         if intent == "end" and current.status in (Status.APPLYING, Status.ACTIVE, Status.REVERTING):
             said = self._end_text(self.lifecycle.end_now(current.id, shown.person_id))
-            self._close_orphaned_extensions()
+            self._close_orphaned_extensions(shown.person_id)
             if said:
                 self.notify.reply(action, said)
         elif current.status in (Status.APPLYING, Status.ACTIVE):

@@ -118,3 +118,34 @@ def test_old_status_card_cancel_button(tmp_path) -> None:
     rec = world.live_card("status")
     world.click(ALICE, rec, {"intent": "end"})  # the "Cancel my request" button as sent before this change
     assert world.status(request_id) is Status.CANCELLED
+
+
+def test_end_now_on_a_status_card_does_not_wait_for_other_peoples_locks(tmp_path) -> None:
+    """The click holds Alice's lock; closing extensions left without their intercept must not then
+    take someone else's lock (two people ending at once would wait for each other for ever)."""
+    import dataclasses
+    import threading
+
+    world = World(tmp_path)
+    first = world.request_and_approve()
+    ended = dataclasses.replace(world.store.get(first), id="carol-ended", person_id="carol",
+                                person_email="carol@example.com", status=Status.REVERTED)
+    waiting = dataclasses.replace(ended, id="carol-extension", status=Status.AWAITING_APPROVAL,
+                                  extends_id="carol-ended")
+    world.store.add_request(ended)
+    world.store.add_request(waiting)  # Carol's extension of an intercept that is over: the sweep's job
+    world.say(ALICE, "status")
+    card = world.live_card("status")
+    clicked = threading.Event()
+
+    def click() -> None:
+        world.click(ALICE, card, {"intent": "end"})
+        clicked.set()
+
+    with world.service.locks("carol"):  # Carol's own work is under way
+        threading.Thread(target=click, daemon=True).start()
+        assert clicked.wait(10), "Alice's End now waited for Carol's lock"
+    assert world.status(first) is Status.REVERTED
+    assert world.status("carol-extension") is Status.AWAITING_APPROVAL
+    world.service.sweep()
+    assert world.status("carol-extension") is Status.EXPIRED
