@@ -117,16 +117,13 @@ class Announcer:
                 self.store.set_setting(CURSOR, str(cursor))
 
     def _messages(self, row: AuditEntry) -> list[Outgoing]:
-        request = self.store.get(row.request_id)
-        if request is None:
-            return []
+        handler = {"status": self._status, "webex error": self._webex_error,
+                   "reverted": self._overwritten}.get(row.event)
+        request = self.store.get(row.request_id) if handler is not None else None
+        if handler is None or request is None:
+            return []  # an event nobody is told about (applied, greeting uploaded …): no read
         out: list[Outgoing] = []
-        if row.event == "status":
-            self._status(row, request, out)
-        elif row.event == "webex error":
-            self._webex_error(row, request, out)
-        elif row.event == "reverted":
-            self._overwritten(row, request, out)
+        handler(row, request, out)
         return out
 
     def _tell(self, out: list[Outgoing], request: Request, markdown: str) -> None:
