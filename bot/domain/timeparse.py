@@ -847,9 +847,12 @@ def _parse_phrase(text: str, now_l: datetime) -> _Pair:
         start = _start_point(start_point, now_l)
         recent = _recent_start(start_point, now_l)
         if recent is not None and start is not None:
-            running = _duration_from(match["d"], recent) if match["d"] else None
-            if (running is not None and _utc(running) > _utc(now_l)) if match["d"] else \
-                    now_l.date() - recent.date() <= timedelta(days=_RECENT_DAYS_NO_END):
+            if match["d"]:  # meant that recent start if its window is still running
+                recent_end = _duration_from(match["d"], recent)
+                meant = recent_end is not None and _utc(recent_end) > _utc(now_l)
+            else:
+                meant = now_l.date() - recent.date() <= timedelta(days=_RECENT_DAYS_NO_END)
+            if meant:
                 _check_start(recent, now_l)  # "from Dec 1" on 2 Dec: that one, not next year's
         if match["d"] is None:
             return start, None
