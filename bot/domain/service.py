@@ -180,22 +180,23 @@ class InterceptService:
         # a greeting (up to 5 MB) is kept only until its request is applied, or will never be
         self.store.drop_greetings([*OPEN_STATES, Status.APPLYING])
 
-    @announcing
     def _withdraw_stale_cards(self) -> None:
         """Buttons of a request that has moved on stop working: its cards are withdrawn here too,
         in case the process died between the change and the withdrawal."""
         expected = {"form": Status.FORM_SENT, "approval": Status.AWAITING_APPROVAL, "reminder": Status.ACTIVE}
         seen: dict[str, Request | None] = {}
+        closed: set[str] = set()  # requests whose approval cards were all closed already
         for card in self.store.live_cards(expected):
             if card.request_id not in seen:
                 seen[card.request_id] = self.store.get(card.request_id)
             request = seen[card.request_id]
             if request is None or request.status is expected[card.kind]:
                 continue
-            if card.kind == "approval":
-                self._close_approval_cards(request.id)
-            else:
+            if card.kind != "approval":
                 self._withdraw(card)
+            elif request.id not in closed:
+                closed.add(request.id)
+                self._close_approval_cards(request.id)
 
     def recover(self) -> None:
         self.lifecycle.recover()
@@ -556,7 +557,8 @@ class InterceptService:
                 self.store.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=self.clock.now(),
                                 note=NO_APPROVER_REACHED)
 
-    def _send_approval_card(self, request: Request, recipient: str, where: Where | None = None) -> None:
+    def _send_approval_card(self, request: Request, recipient: str, where: Where | None = None) -> bool:
+        """True when Webex took the card (and it is recorded, live)."""
         room_id = recipient.removeprefix("room:") if recipient.startswith("room:") else None
         approver = None if room_id else self._known_person(recipient.split("#")[0])
         extends = self.store.get(request.extends_id) if request.extends_id else None
@@ -574,9 +576,10 @@ class InterceptService:
             if not error.transient:
                 self.store.add_card(CardRecord(f"undeliverable:{uuid.uuid4().hex}", request.id, "approval", "",
                                                recipient, False))
-            return
+            return False
         if email is not None:
             self._learn_member(sent.room_id, email)
+        return True
 
     def _approval_action(self, action: CardAction, request: Request, intent: str) -> None:
         clicker = self.webex.person(action.person_id)
@@ -799,8 +802,7 @@ class InterceptService:
                 older = [card for card in self.store.cards_for(request.id, "approval")
                          if card.live and card.recipient.split("#")[0].lower() == person.email.lower()]
                 recipient = f"{person.email}#pending-{uuid.uuid4().hex[:8]}"
-                self._send_approval_card(request, recipient, where)
-                if any(c.recipient == recipient and c.live for c in self.store.cards_for(request.id, "approval")):
+                if self._send_approval_card(request, recipient, where):
                     for card in older:  # one live card each, the newest: withdrawn once the new one is there
                         self._withdraw(card)
             return
