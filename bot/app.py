@@ -1,5 +1,5 @@
-"""The composition root: builds the store, Webex client, clock, service, scheduler and workers
-from a `Config`, starts them in the right order and stops them cleanly."""
+"""The composition root: builds the stores, Webex client, clock, cards, service, timers, workers
+and the HTTP edge from a `Config`, starts them in the right order and stops them cleanly."""
 
 from __future__ import annotations
 
@@ -12,20 +12,22 @@ from typing import Any
 
 from flask import Flask
 
-from bot import scheduler as jobs
-from bot.clock import SandboxClock, SystemClock
+from bot.adapters.clock import SandboxClock, SystemClock
+from bot.adapters.lease import Lease
+from bot.adapters.store import SqlStores
+from bot.adapters.timers import Timers
+from bot.adapters.webex import REQUEST_TIMEOUT, RetryPolicy, WebexClient
 from bot.config import Config
 from bot.domain.model import Person
+from bot.domain.policy import Policy
 from bot.domain.ports import WebexError
-from bot.domain.service import InterceptService, Policy
-from bot.events import Dispatcher, Receiver
-from bot.lease import Lease
+from bot.domain.schedule import Work
+from bot.domain.service import InterceptService
+from bot.edge.intake import Receiver
+from bot.edge.web import create_web_app
+from bot.edge.worker import Dispatcher, Worker
 from bot.logs import remember_secret
-from bot.scheduler import JobScheduler
-from bot.store import SqlStore, make_engine
-from bot.web import create_web_app
-from bot.webex import REQUEST_TIMEOUT, RetryPolicy, WebexClient
-from bot.worker import Worker
+from cards import CardPresenter
 
 log = logging.getLogger(__name__)
 INBOX_KEPT = timedelta(days=7)  # handled webhook events keep their payload this long (for debugging)
@@ -38,56 +40,62 @@ class StartupError(Exception):
 class BotApp:
     def __init__(self, config: Config, *, webex: WebexClient | None = None) -> None:
         self.config = config
-        self.engine = make_engine(config.database_url)
-        self.store = SqlStore(self.engine)
+        self.stores = SqlStores.at(config.database_url)
         self.webex = webex or WebexClient(api_url=config.api_url, bot_token=config.bot_token,
                                           admin_token=config.admin_token, org_id=config.org_id,
                                           admin_refresh=config.admin_refresh, on_new_secret=remember_secret)
         self.clock: SystemClock = SystemClock()
-        self.scheduler: JobScheduler | None = None
+        self.timers: Timers | None = None
         self.worker: Worker | None = None
         self.service: InterceptService | None = None
         self.receiver: Receiver | None = None
         self.bot: Person | None = None
         self._stopped = threading.Event()
-        self.lease = Lease(self.store, ttl=timedelta(seconds=max(3 * config.sweep_seconds, 90)))
+        self.lease = Lease(self.stores.settings, ttl=timedelta(seconds=max(3 * config.sweep_seconds, 90)))
         self.lease_lost = False
         self.web: Flask = create_web_app(receiver=lambda: self.receiver, health=self.health)
 
     def start(self) -> None:
-        self.store.create_schema()
+        self.stores.create_schema()
         self._take_lease()
         if self.config.sandbox:
-            sandbox = SandboxClock(self.store)
+            sandbox = SandboxClock(self.stores.settings)
             log.warning("INTERCEPT_SANDBOX is on: the clock can be moved (offset now %s). Never in production.",
                         sandbox.offset)
             self.clock = sandbox
         self.bot = self._identify()
-        self.service = InterceptService(
-            webex=self.webex, store=self.store, scheduler=self._new_scheduler(), clock=self.clock,
-            policy=Policy(approvers=self.config.approvers, approval_room_id=self.config.approval_room_id,
-                          default_zone=self.config.default_timezone, max_days=self.config.max_days,
-                          approval_ttl=timedelta(hours=self.config.approval_hours),
-                          reminder=timedelta(minutes=self.config.reminder_minutes)),
-            bot=self.bot)
-        dispatcher = Dispatcher(webex=self.webex, handler=self.service, bot_id=self.bot.id)
-        self.worker = Worker(store=self.store, handle=dispatcher.dispatch, now=self.clock.now,
+        policy = Policy(approvers=self.config.approvers, approval_room_id=self.config.approval_room_id,
+                        default_zone=self.config.default_timezone, max_days=self.config.max_days,
+                        approval_ttl=timedelta(hours=self.config.approval_hours),
+                        reminder=timedelta(minutes=self.config.reminder_minutes))
+        self.timers = Timers(clock=self.clock, policy=lambda: policy, run=self._run, sweep=self._sweep,
+                             sweep_seconds=self.config.sweep_seconds)
+        self.service = InterceptService(webex=self.webex, stores=self.stores.domain(), presenter=CardPresenter(),
+                                        clock=self.clock, policy=policy, bot=self.bot, timers=self.timers)
+        dispatcher = Dispatcher(webex=self.webex, handler=self.service)
+        self.worker = Worker(store=self.stores.inbox, handle=dispatcher.dispatch, now=self.clock.now,
                              threads=self.config.workers)
-        requeued = self.store.inbox_requeue_unfinished()
+        requeued = self.stores.inbox.requeue_unfinished()
         if requeued:
             log.info("%d webhook events left unfinished by the last run go back to the queue", requeued)
-        jobs.bind(_Timers(self))
-        assert self.scheduler is not None
-        self.scheduler.start()
+        self.timers.start()
         self.service.recover()
         self.worker.start()
-        self.receiver = Receiver(secret=self.config.webhook_secret, inbox=self.store, bot_id=self.bot.id,
+        self.receiver = Receiver(secret=self.config.webhook_secret, inbox=self.stores.inbox, bot_id=self.bot.id,
                                  now=self.clock.now, wake=self.worker.wake)
         log.info("intercept-bot is up as %s", self.bot.display_name)
 
-    def _new_scheduler(self) -> JobScheduler:
-        self.scheduler = JobScheduler(self.engine, clock=self.clock, sweep_seconds=self.config.sweep_seconds)
-        return self.scheduler
+    def _run(self, work: Work, request_id: str, person_id: str) -> None:
+        """A timer fired."""
+        if self.service is not None and not self.lease_lost:
+            self.service.run(work, request_id, person_id)
+
+    def _sweep(self) -> None:
+        if self.service is None or self.lease_lost:
+            return
+        self.clock.refresh()
+        self.service.sweep()
+        self.stores.inbox.prune(datetime.now(UTC) - INBOX_KEPT)
 
     def _identify(self) -> Person:
         """Who the bot is (to ignore its own events), and whether both tokens are accepted."""
@@ -120,15 +128,14 @@ class BotApp:
             # joined for longer than one Webex request may take, before the scheduler stops: a
             # worker still running would need the scheduler's lock that its shutdown holds
             self.worker.stop(timeout=REQUEST_TIMEOUT + 5)
-        if self.scheduler:
-            self.scheduler.shutdown()
-        jobs.bind(None)
+        if self.timers:
+            self.timers.shutdown()
         if not self.lease_lost:
             try:
                 self.lease.release()
             except Exception:
                 log.exception("could not release the scheduler lease")
-        self.engine.dispose()
+        self.stores.engine.dispose()
 
     def _take_lease(self) -> None:
         """Exactly one scheduler per database. A holder on this host that is alive is a second
@@ -165,45 +172,18 @@ class BotApp:
     def _stop_work(self) -> None:
         if self.worker:
             self.worker.stop()
-        if self.scheduler:
-            self.scheduler.shutdown()
+        if self.timers:
+            self.timers.shutdown()
 
     def health(self) -> dict[str, Any]:
         checks: dict[str, Any] = {"started": self.receiver is not None}
         try:
-            self.store.ping()
+            self.stores.ping()
             checks["database"] = True
         except Exception:
             checks["database"] = False
-        checks["scheduler"] = bool(self.scheduler and self.scheduler.running)
+        checks["scheduler"] = bool(self.timers and self.timers.running)
         checks["workers"] = bool(self.worker and self.worker.alive)
         checks["lease"] = not self.lease_lost
         checks["ok"] = all(checks.values())
         return checks
-
-
-class _Timers:
-    """What the scheduler's job functions call: the service, with the sandbox clock kept fresh."""
-
-    def __init__(self, app: BotApp) -> None:
-        self.app = app
-
-    def apply(self, request_id: str) -> None:
-        assert self.app.service is not None
-        self.app.service.apply(request_id)
-
-    def revert(self, request_id: str) -> bool:
-        assert self.app.service is not None
-        return self.app.service.revert(request_id)
-
-    def remind(self, request_id: str) -> None:
-        assert self.app.service is not None
-        self.app.service.remind(request_id)
-
-    def sweep(self) -> None:
-        assert self.app.service is not None
-        if self.app.lease_lost:
-            return
-        self.app.clock.refresh()
-        self.app.service.sweep()
-        self.app.store.inbox_prune(datetime.now(UTC) - INBOX_KEPT)

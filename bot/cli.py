@@ -22,7 +22,7 @@ from types import FrameType
 
 from bot import config as configuration
 from bot import logs
-from bot.events import MAX_BODY
+from bot.edge.intake import MAX_BODY
 
 log = logging.getLogger("bot")
 
@@ -116,16 +116,16 @@ def _database_url() -> str:
 
 
 def _audit(person: str | None, since: str | None, until: str | None, output: str) -> int:
-    from bot.store import SqlStore, make_engine
+    from bot.adapters.store import SqlStores
 
     try:
         bounds = [_instant(value, name) for value, name in ((since, "--since"), (until, "--until"))]
     except ValueError as error:
         print(f"intercept-bot: {error}", file=sys.stderr)
         return 2
-    store = SqlStore(make_engine(_database_url()))
-    store.create_schema()
-    rows = store.audit_rows(person=person, since=bounds[0], until=bounds[1])
+    stores = SqlStores.at(_database_url())
+    stores.create_schema()
+    rows = stores.audit.rows(person=person, since=bounds[0], until=bounds[1])
     columns = ("at", "request_id", "person_email", "person_name", "person_id", "actor_id", "event", "source",
                "target", "note", "tracking_id", "detail")
     if output == "csv":
@@ -164,8 +164,8 @@ def _plain(value: object) -> str:
 def _register_webhooks(url: str) -> int:
     """Deletes the bot's webhooks that point at `url` (or carry the bot's names) and creates the
     two it needs, with the secret: run it after deploying, or when the URL changes."""
+    from bot.adapters.webex import WebexClient
     from bot.domain.ports import WebexError
-    from bot.webex import WebexClient
 
     try:
         config = configuration.load()
@@ -192,8 +192,8 @@ def _register_webhooks(url: str) -> int:
 
 
 def _sandbox_clock(seconds: float) -> int:
-    from bot.clock import advance
-    from bot.store import SqlStore, make_engine
+    from bot.adapters.clock import advance
+    from bot.adapters.store import SqlStores
 
     try:
         sandbox = configuration.load().sandbox  # the server's own settings: it must honour the clock
@@ -205,9 +205,9 @@ def _sandbox_clock(seconds: float) -> int:
               file=sys.stderr)
         return 2
 
-    store = SqlStore(make_engine(_database_url()))
-    store.create_schema()
-    offset = advance(store, seconds)
+    stores = SqlStores.at(_database_url())
+    stores.create_schema()
+    offset = advance(stores.settings, seconds)
     print(f"sandbox clock offset is now {offset} (honoured by a server started with INTERCEPT_SANDBOX=1)")
     return 0
 

@@ -18,6 +18,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
+# whole-number settings, checked in this order: (name, default, lowest, highest)
+_NUMBERS = (("INTERCEPT_MAX_DAYS", 30, 1, 366), ("INTERCEPT_SWEEP_SECONDS", 60, 1, 3600),
+            ("INTERCEPT_WORKERS", 4, 1, 32), ("INTERCEPT_REMINDER_MINUTES", 15, 0, 24 * 60),
+            ("INTERCEPT_APPROVAL_HOURS", 24, 1, 24 * 14))
 
 
 class ConfigError(Exception):
@@ -58,34 +62,57 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
             load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
         environ = os.environ
     env = {k: v.strip() for k, v in environ.items()}
-
-    def required(name: str, what: str) -> str:
-        value = env.get(name, "")
-        if not value:
-            raise ConfigError(f"{name} is not set: {what}")
-        if any(c.isspace() for c in value):
-            raise ConfigError(f"{name} contains white space: check the value you pasted")
-        return value
-
-    bot_token = required("WEBEX_BOT_TOKEN", "the bot's access token (developer.webex.com > My Apps)")
-    refresh_names = ("WEBEX_CLIENT_ID", "WEBEX_CLIENT_SECRET", "WEBEX_ADMIN_REFRESH_TOKEN")
-    given = [name for name in refresh_names if env.get(name)]
-    if given and len(given) < len(refresh_names):
-        missing = next(name for name in refresh_names if name not in given)
-        raise ConfigError(f"{missing} is not set: refreshing the admin token needs WEBEX_CLIENT_ID, "
-                          "WEBEX_CLIENT_SECRET and WEBEX_ADMIN_REFRESH_TOKEN together")
-    refresh = (env[refresh_names[0]], env[refresh_names[1]], env[refresh_names[2]]) if given else None
-    admin_token = env.get("WEBEX_ADMIN_TOKEN", "") if refresh else required(
-        "WEBEX_ADMIN_TOKEN", "an admin or service-app token with spark-admin:people_read and "
-                             "spark-admin:people_write (or set WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET and "
-                             "WEBEX_ADMIN_REFRESH_TOKEN to have the bot get and refresh it)")
-    secret = required("WEBEX_WEBHOOK_SECRET", "the secret of the bot's webhooks (any long random string)")
-
+    bot_token = _required(env, "WEBEX_BOT_TOKEN", "the bot's access token (developer.webex.com > My Apps)")
+    refresh = _refresh(env)
+    admin_token = env.get("WEBEX_ADMIN_TOKEN", "") if refresh else _required(
+        env, "WEBEX_ADMIN_TOKEN", "an admin or service-app token with spark-admin:people_read and "
+                                  "spark-admin:people_write (or set WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET and "
+                                  "WEBEX_ADMIN_REFRESH_TOKEN to have the bot get and refresh it)")
+    secret = _required(env, "WEBEX_WEBHOOK_SECRET", "the secret of the bot's webhooks (any long random string)")
     api_url = env.get("WEBEX_API_URL") or "https://webexapis.com/v1"
     parsed = urlparse(api_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"WEBEX_API_URL is not an http(s) URL: {api_url!r}")
+    database_url = _database(env)
+    approvers, room = _approvers(env)
+    zone = env.get("DEFAULT_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"DEFAULT_TIMEZONE is not an IANA time zone: {zone!r}") from None
+    numbers = {name: _int(env, name, default, low, high) for name, default, low, high in _NUMBERS}
+    sandbox = env.get("INTERCEPT_SANDBOX", "") in ("1", "true", "yes")
+    if sandbox and not is_loopback(parsed.hostname or ""):
+        raise ConfigError("INTERCEPT_SANDBOX is on but WEBEX_API_URL is not on this machine: the sandbox clock "
+                          "is for tests and the demo, never for a real Webex")
+    return Config(bot_token=bot_token, admin_token=admin_token, webhook_secret=secret, api_url=api_url,
+                  admin_refresh=refresh, org_id=env.get("WEBEX_ORG_ID") or None, database_url=database_url,
+                  approvers=approvers, approval_room_id=room, default_timezone=zone,
+                  max_days=numbers["INTERCEPT_MAX_DAYS"], reminder_minutes=numbers["INTERCEPT_REMINDER_MINUTES"],
+                  approval_hours=numbers["INTERCEPT_APPROVAL_HOURS"], sandbox=sandbox,
+                  sweep_seconds=float(numbers["INTERCEPT_SWEEP_SECONDS"]), workers=numbers["INTERCEPT_WORKERS"])
 
+
+def _required(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise ConfigError(f"{name} is not set: {what}")
+    if any(c.isspace() for c in value):
+        raise ConfigError(f"{name} contains white space: check the value you pasted")
+    return value
+
+
+def _refresh(env: Mapping[str, str]) -> tuple[str, str, str] | None:
+    names = ("WEBEX_CLIENT_ID", "WEBEX_CLIENT_SECRET", "WEBEX_ADMIN_REFRESH_TOKEN")
+    given = [name for name in names if env.get(name)]
+    if given and len(given) < len(names):
+        missing = next(name for name in names if name not in given)
+        raise ConfigError(f"{missing} is not set: refreshing the admin token needs WEBEX_CLIENT_ID, "
+                          "WEBEX_CLIENT_SECRET and WEBEX_ADMIN_REFRESH_TOKEN together")
+    return (env[names[0]], env[names[1]], env[names[2]]) if given else None
+
+
+def _database(env: Mapping[str, str]) -> str:
     database_url = env.get("DATABASE_URL") or "sqlite:///intercept-bot.db"
     if database_url.startswith("postgres://"):  # Heroku-style URLs
         database_url = "postgresql://" + database_url[len("postgres://"):]
@@ -93,38 +120,19 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
         make_url(database_url)
     except ArgumentError:
         raise ConfigError("DATABASE_URL is not a database URL (e.g. sqlite:///intercept-bot.db)") from None
+    return database_url
 
-    approvers_raw = [e.strip().lower() for e in env.get("INTERCEPT_APPROVERS", "").split(",") if e.strip()]
-    for email in approvers_raw:
+
+def _approvers(env: Mapping[str, str]) -> tuple[frozenset[str], str | None]:
+    emails = [e.strip().lower() for e in env.get("INTERCEPT_APPROVERS", "").split(",") if e.strip()]
+    for email in emails:
         if not _EMAIL.fullmatch(email):
             raise ConfigError(f"INTERCEPT_APPROVERS holds {email!r}, which is not an email address")
     room = env.get("INTERCEPT_APPROVAL_ROOM_ID") or None
-    if not approvers_raw and not room:
+    if not emails and not room:
         raise ConfigError("INTERCEPT_APPROVERS is not set: give the approvers' emails, comma-separated "
                           "(or set INTERCEPT_APPROVAL_ROOM_ID)")
-
-    zone = env.get("DEFAULT_TIMEZONE") or "UTC"
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"DEFAULT_TIMEZONE is not an IANA time zone: {zone!r}") from None
-
-    max_days = _int(env, "INTERCEPT_MAX_DAYS", 30, 1, 366)
-    sweep = _int(env, "INTERCEPT_SWEEP_SECONDS", 60, 1, 3600)
-    workers = _int(env, "INTERCEPT_WORKERS", 4, 1, 32)
-    reminder = _int(env, "INTERCEPT_REMINDER_MINUTES", 15, 0, 24 * 60)
-    approval_hours = _int(env, "INTERCEPT_APPROVAL_HOURS", 24, 1, 24 * 14)
-    sandbox = env.get("INTERCEPT_SANDBOX", "") in ("1", "true", "yes")
-    if sandbox and not is_loopback(parsed.hostname or ""):
-        raise ConfigError("INTERCEPT_SANDBOX is on but WEBEX_API_URL is not on this machine: the sandbox clock "
-                          "is for tests and the demo, never for a real Webex")
-
-    return Config(bot_token=bot_token, admin_token=admin_token, webhook_secret=secret, api_url=api_url,
-                  admin_refresh=refresh,
-                  org_id=env.get("WEBEX_ORG_ID") or None, database_url=database_url,
-                  approvers=frozenset(approvers_raw), approval_room_id=room, default_timezone=zone,
-                  max_days=max_days, reminder_minutes=reminder, approval_hours=approval_hours, sandbox=sandbox,
-                  sweep_seconds=float(sweep), workers=workers)
+    return frozenset(emails), room
 
 
 def is_loopback(host: str) -> bool:

@@ -39,11 +39,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from bot.adapters.clock import SandboxClock
+from bot.adapters.clock import advance as advance_clock
 from bot.app import BotApp, StartupError
-from bot.clock import SandboxClock
-from bot.clock import advance as advance_clock
 from bot.config import Config, is_loopback
+from bot.domain import schedule
 from bot.domain.model import Request, Status
+from bot.domain.policy import Policy
 from bot.logs import RedactSecrets
 from webex_emulator import WebexEmulator
 from webex_emulator.sandbox import Host, HostError, Sandbox, SandboxPerson, missing_vendor_files
@@ -63,9 +65,8 @@ DEMO_PEOPLE: tuple[tuple[str, str, str | None, str], ...] = (
 )
 BOT_EMAIL, BOT_NAME = "intercept-bot@webex.bot", "Intercept Bot"
 ADMIN_EMAIL, ADMIN_NAME = "admin@example.com", "Ada Admin"
-# the timed step a request in this status waits for (what "make it due now" brings forward)
-TIMED = {Status.APPROVED: "apply", Status.ACTIVE: "revert", Status.REVERTING: "revert",
-         Status.APPLYING: "apply"}
+# the timed steps the page shows and can make due now (the reminder and expiry are not shown)
+SHOWN_WORK = (schedule.Work.APPLY, schedule.Work.REVERT)
 SHOWN = 12  # requests shown in the side panel, newest first
 
 
@@ -186,25 +187,28 @@ class Demo(Host):
 
     def status(self) -> dict[str, Any]:
         app = self._running()
-        everything = app.store.with_status(list(Status))
+        everything = app.stores.requests.with_status(list(Status))
         everything.sort(key=lambda r: r.updated_at, reverse=True)
         live = [r for r in everything if not r.status.is_final]
         ended = [r for r in everything if r.status.is_final]
         shown = (live + ended)[:max(SHOWN, len(live))]
         offset = app.clock.offset if isinstance(app.clock, SandboxClock) else timedelta(0)
-        return {"now": app.clock.now().isoformat(), "offsetSeconds": round(offset.total_seconds()),
-                "requests": [self._request(r) for r in shown]}
+        now = app.clock.now()
+        policy = app.service.policy if app.service else None
+        return {"now": now.isoformat(), "offsetSeconds": round(offset.total_seconds()),
+                "requests": [self._request(r, policy, now) for r in shown]}
 
     @staticmethod
-    def _request(request: Request) -> dict[str, Any]:
-        step = TIMED.get(request.status)
-        due: datetime | None = None
-        if request.status in (Status.APPLYING, Status.REVERTING):
-            due = request.retry_at
-        elif step == "apply":
-            due = request.start_at
-        elif step == "revert":
-            due = request.end_at
+    def _step(request: Request, policy: Policy | None, now: datetime) -> tuple[str | None, datetime | None]:
+        """The timed step the request waits for, and when it is due if that is still ahead (the rows
+        are the schedule)."""
+        due = schedule.due(request, policy, now) if policy else {}
+        work = next((w for w in SHOWN_WORK if w in due), None)
+        return (work.value, due[work] if due[work] > now else None) if work else (None, None)
+
+    @classmethod
+    def _request(cls, request: Request, policy: Policy | None, now: datetime) -> dict[str, Any]:
+        step, due = cls._step(request, policy, now)
 
         def iso(at: datetime | None) -> str | None:
             return at.isoformat() if at else None
@@ -218,7 +222,7 @@ class Demo(Host):
     def advance(self, seconds: float) -> dict[str, Any]:
         with self._lock:
             app = self._running()
-            advance_clock(app.store, seconds)
+            advance_clock(app.stores.settings, seconds)
             self._sweep(app)
         log.info("sandbox clock moved forward by %s s from the page", seconds)
         return self.status()
@@ -226,17 +230,14 @@ class Demo(Host):
     def make_due(self, request_id: str) -> dict[str, Any]:
         with self._lock:
             app = self._running()
-            request = app.store.get(request_id)
+            request = app.stores.requests.get(request_id)
             if request is None:
                 raise HostError("no such request")
-            step = TIMED.get(request.status)
+            step, at = self._step(request, app.service.policy if app.service else None, app.clock.now())
             if step is None:
                 raise HostError(f"nothing is scheduled for this request ({request.status.label})")
-            at = self._request(request)["dueAt"]
             if at is not None:
-                seconds = (datetime.fromisoformat(at) - app.clock.now()).total_seconds() + 1
-                if seconds > 0:
-                    advance_clock(app.store, seconds)
+                advance_clock(app.stores.settings, (at - app.clock.now()).total_seconds() + 1)
             self._sweep(app)
         log.info("request %s made due now from the page (%s)", request_id, step)
         return self.status()

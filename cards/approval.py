@@ -11,6 +11,7 @@ from webexpythonsdk.models.cards import Fact, FactSet, Submit, Text
 from bot.domain.model import InterceptSettings, Request
 from bot.domain.text import escape_card_text, escape_markdown, quote_block, shorten
 from bot.domain.timeparse import describe
+from bot.domain.values import Intent
 from cards.common import card, paragraph, title
 
 REASON_SHOWN = 600  # characters of the reason a card shows
@@ -67,8 +68,8 @@ def approval_card(request: Request, *, viewer_zone: str | None, now: datetime,
         body.append(paragraph("**Reason:** " + escape_card_text(shorten(request.reason, REASON_SHOWN))))
     body.append(Text(id="comment", label="Comment for the requester (optional)", maxLength=500,
                      isMultiline=True))
-    actions = [Submit(title="Approve", data={"intent": "approve"}),
-               Submit(title="Reject", data={"intent": "reject"})]
+    actions = [Submit(title="Approve", data=Intent.APPROVE.data()),
+               Submit(title="Reject", data=Intent.REJECT.data())]
     return card(body, actions)
 
 

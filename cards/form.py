@@ -27,7 +27,9 @@ from webexpythonsdk.models.cards import (
 from webexpythonsdk.models.cards import Choice as _Choice
 
 from bot.domain import form as f
+from bot.domain.text import escape_markdown
 from bot.domain.timeparse import describe
+from bot.domain.values import Intent
 from cards.common import card, error_line, heading, paragraph, title, warning
 
 LABELS: dict[str, str] = {
@@ -69,7 +71,6 @@ def request_form(
 ) -> dict[str, Any]:
     """`custom_greeting`: the name of a greeting the form may offer (one uploaded before, or the
     .wav the requester sent with this request); empty: only the default greeting."""
-    local_now = now.astimezone(ZoneInfo(zone))
     body: list[Any] = [title(f"Intercept request for {person_name}")]
     end = _resolved_end(values, zone)
     start = _resolved_start(values, zone)
@@ -80,24 +81,48 @@ def request_form(
         body.append(warning(note))
     if errors.get(f.GENERAL):
         body.append(error_line(errors[f.GENERAL]))
+    body += _when(values, errors, zone, max_days, now)
+    body += _incoming(values, errors, custom_greeting)
+    body.append(heading("Outgoing calls"))
+    body += _choice(values, errors, f.OUTGOING_TYPE, OUTGOING_CHOICES)
+    body += _toggle(values, errors, f.OUTGOING_TRANSFER)
+    body += _destination(values, errors, f.OUTGOING_DESTINATION)
+    body.append(heading("Why"))
+    body.append(Text(id=f.REASON, label=LABELS[f.REASON], value=_v(values, f.REASON) or None, isMultiline=True,
+                     maxLength=f.REASON_MAX, placeholder="e.g. parental leave; calls go to the team line"))
+    body += _error(errors, f.REASON)
+    body.append(paragraph(
+        "Numbers: + and country code (E.164), or an extension of 2 to 10 digits. "
+        f"An intercept lasts at most {max_days} days.", subtle=True))
+    actions = [
+        Submit(title="Send for approval", data=Intent.SUBMIT.data()),
+        Submit(title="Cancel", data=Intent.CANCEL.data(), associatedInputs=AssociatedInputs.NONE),
+    ]
+    return card(body, actions)
 
-    body.append(heading(f"When (times in {zone})"))
+
+def _when(values: Mapping[str, str], errors: Mapping[str, str], zone: str, max_days: int,
+          now: datetime) -> list[Any]:
+    local_now = now.astimezone(ZoneInfo(zone))
     day_limits = {"min": local_now.strftime("%Y-%m-%d"),
                   "max": (local_now + timedelta(days=max_days)).strftime("%Y-%m-%d")}
-    body.append(_pair(
-        [Date(id=f.UNTIL_DATE, label=LABELS[f.UNTIL_DATE], value=_v(values, f.UNTIL_DATE) or None,
-              isRequired=True, errorMessage=f"Choose the day the intercept ends, from today up to {max_days} days "
-                                            "ahead.", **day_limits),
-         *_error(errors, f.UNTIL_DATE)],
-        [Time(id=f.UNTIL_TIME, label=LABELS[f.UNTIL_TIME], value=_v(values, f.UNTIL_TIME) or None,
-              placeholder="23:59"), *_error(errors, f.UNTIL_TIME)]))
-    body.append(_pair(
-        [Date(id=f.FROM_DATE, label=LABELS[f.FROM_DATE], value=_v(values, f.FROM_DATE) or None, **day_limits),
-         *_error(errors, f.FROM_DATE)],
-        [Time(id=f.FROM_TIME, label=LABELS[f.FROM_TIME], value=_v(values, f.FROM_TIME) or None),
-         *_error(errors, f.FROM_TIME)]))
+    return [
+        heading(f"When (times in {zone})"),
+        _pair([Date(id=f.UNTIL_DATE, label=LABELS[f.UNTIL_DATE], value=_v(values, f.UNTIL_DATE) or None,
+                    isRequired=True, errorMessage=f"Choose the day the intercept ends, from today up to {max_days} "
+                                                  "days ahead.", **day_limits),
+               *_error(errors, f.UNTIL_DATE)],
+              [Time(id=f.UNTIL_TIME, label=LABELS[f.UNTIL_TIME], value=_v(values, f.UNTIL_TIME) or None,
+                    placeholder="23:59"), *_error(errors, f.UNTIL_TIME)]),
+        _pair([Date(id=f.FROM_DATE, label=LABELS[f.FROM_DATE], value=_v(values, f.FROM_DATE) or None, **day_limits),
+               *_error(errors, f.FROM_DATE)],
+              [Time(id=f.FROM_TIME, label=LABELS[f.FROM_TIME], value=_v(values, f.FROM_TIME) or None),
+               *_error(errors, f.FROM_TIME)]),
+    ]
 
-    body.append(heading("Incoming calls"))
+
+def _incoming(values: Mapping[str, str], errors: Mapping[str, str], custom_greeting: str) -> list[Any]:
+    body: list[Any] = [heading("Incoming calls")]
     body += _choice(values, errors, f.INCOMING_TYPE, INCOMING_CHOICES)
     body += _toggle(values, errors, f.VOICEMAIL)
     greetings: tuple[tuple[str, str], ...] = GREETING_CHOICES[:1]
@@ -111,24 +136,16 @@ def request_form(
     body += _destination(values, errors, f.NEW_NUMBER_DESTINATION)
     body += _toggle(values, errors, f.ZERO_TRANSFER_ENABLED)
     body += _destination(values, errors, f.ZERO_TRANSFER_DESTINATION)
+    return body
 
-    body.append(heading("Outgoing calls"))
-    body += _choice(values, errors, f.OUTGOING_TYPE, OUTGOING_CHOICES)
-    body += _toggle(values, errors, f.OUTGOING_TRANSFER)
-    body += _destination(values, errors, f.OUTGOING_DESTINATION)
 
-    body.append(heading("Why"))
-    body.append(Text(id=f.REASON, label=LABELS[f.REASON], value=_v(values, f.REASON) or None, isMultiline=True,
-                     maxLength=f.REASON_MAX, placeholder="e.g. parental leave; calls go to the team line"))
-    body += _error(errors, f.REASON)
-    body.append(paragraph(
-        "Numbers: + and country code (E.164), or an extension of 2 to 10 digits. "
-        f"An intercept lasts at most {max_days} days.", subtle=True))
-    actions = [
-        Submit(title="Send for approval", data={"intent": "submit"}),
-        Submit(title="Cancel", data={"intent": "cancel"}, associatedInputs=AssociatedInputs.NONE),
-    ]
-    return card(body, actions)
+def form_markdown(errors: Mapping[str, str]) -> str:
+    """The message text that goes with the form: what to do, or what needs another look."""
+    if not errors:
+        return ("Here is your intercept request form. Check the options, choose the end time, "
+                "and press **Send for approval**.")
+    return "Some answers need another look: " + "; ".join(
+        f"{escape_markdown(LABELS.get(k, 'form'))}: {escape_markdown(v)}" for k, v in errors.items())
 
 
 def _resolved_end(values: Mapping[str, str], zone: str) -> str:

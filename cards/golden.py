@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.domain import form
 from bot.domain.model import InterceptSettings, Request, Status
+from bot.domain.routing import help_lines
 from cards import approval, status
 from cards import form as form_card
 
@@ -67,7 +68,7 @@ def golden_cards() -> dict[str, dict[str, Any]]:
         "status": status.status_card(person_name="Alice Adler", current=REQUESTED, requests=[decided], zone=ZONE,
                                      now=NOW),
         "reminder": status.reminder_card(decided, now=datetime(2026, 12, 4, 22, 44, tzinfo=UTC)),
-        "help": status.help_card(approver=True),
+        "help": status.help_card(help_lines(approver=True)),
     }
 
 

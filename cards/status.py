@@ -11,21 +11,12 @@ from webexpythonsdk.models.cards import AssociatedInputs, Date, Fact, FactSet, S
 
 from bot.domain import form as f
 from bot.domain.model import FINAL_STATES, InterceptSettings, Request, Status
+from bot.domain.ports import HelpLine
+from bot.domain.text import escape_markdown, span
 from bot.domain.timeparse import describe
+from bot.domain.values import Intent
 from cards.approval import settings_facts, window_text
 from cards.common import card, heading, paragraph, title
-
-COMMANDS = (
-    ("intercept me until Friday", "a form to check and send for approval (also: for 2 hours, "
-                                  "until tomorrow 17:00, from Monday until Friday, next week)"),
-    ("status", "your intercept as Webex has it, and your requests"),
-    ("extend until Monday 9am", "a later end (approvers are asked again) or an earlier one"),
-    ("cancel", "cancel a pending request, or end your intercept now"),
-)
-APPROVER_COMMANDS = (
-    ("pending", "the requests waiting for a decision, each with its buttons"),
-    ("active", "the intercepts that are on now and when they end"),
-)
 
 
 def status_card(*, person_name: str, current: InterceptSettings | None, requests: Sequence[Request],
@@ -52,9 +43,9 @@ def status_card(*, person_name: str, current: InterceptSettings | None, requests
         body.append(FactSet(facts=[Fact(title=k, value=v) for k, v in facts]))
     actions = []
     if any(r.status is Status.ACTIVE for r in live):
-        actions.append(Submit(title="End now", data={"intent": "end"}))
+        actions.append(Submit(title="End now", data=Intent.END.data()))
     elif any(r.status in (Status.FORM_SENT, Status.AWAITING_APPROVAL, Status.APPROVED) for r in live):
-        actions.append(Submit(title="Cancel my request", data={"intent": "cancel"}))
+        actions.append(Submit(title="Cancel my request", data=Intent.CANCEL.data()))
     return card(body, actions or None)
 
 
@@ -74,24 +65,42 @@ def reminder_card(request: Request, *, now: datetime) -> dict[str, Any]:
         Date(id=f.UNTIL_DATE, label="New end (date)", value=suggestion.strftime("%Y-%m-%d")),
         Time(id=f.UNTIL_TIME, label="New end (time)", value=suggestion.strftime("%H:%M")),
     ], [
-        Submit(title="Extend", data={"intent": "extend"}),
-        Submit(title="End now", data={"intent": "end"}, associatedInputs=AssociatedInputs.NONE),
+        Submit(title="Extend", data=Intent.EXTEND.data()),
+        Submit(title="End now", data=Intent.END.data(), associatedInputs=AssociatedInputs.NONE),
     ])
 
 
-def help_card(*, approver: bool) -> dict[str, Any]:
-    rows = COMMANDS + (APPROVER_COMMANDS if approver else ())
+def status_markdown(current: InterceptSettings | None, requests: Sequence[Request], problem: str) -> str:
+    """The message text that goes with the status card."""
+    if current is None:
+        lines = [f"I could not read your settings from Webex ({escape_markdown(problem)})."]
+    else:
+        lines = [f"Webex Calling shows your intercept as **{'on' if current.enabled else 'off'}**."]
+    for request in requests:
+        lines.append(f"- **{request.status.label}**" + (f": {span(request)}" if request.end_at else ""))
+    if not requests:
+        lines.append("You have no intercept requests with me.")
+    return "\n".join(lines)
+
+
+def reminder_markdown(request: Request, *, now: datetime) -> str:
+    assert request.end_at is not None
+    until = describe(request.end_at.astimezone(ZoneInfo(request.zone)), now)
+    return f"Your intercept ends {until}. Extend it or end it now on the card."
+
+
+def help_card(lines: Sequence[HelpLine]) -> dict[str, Any]:
+    """The commands, drawn from the router's command table (`bot.domain.routing.COMMANDS`)."""
     return card([
         title("Intercept bot"),
         paragraph("I take your Webex Calling phone out of service while you are away (call intercept), "
                   "with an approver's consent, and put your previous settings back at the end."),
-        FactSet(facts=[Fact(title=command, value=what) for command, what in rows]),
+        FactSet(facts=[Fact(title=line.example, value=line.meaning) for line in lines]),
         paragraph("Times are read in your Webex time zone.", subtle=True),
     ])
 
 
-def help_markdown(*, approver: bool) -> str:
-    rows = COMMANDS + (APPROVER_COMMANDS if approver else ())
+def help_markdown(lines: Sequence[HelpLine]) -> str:
     return ("I take your Webex Calling phone out of service while you are away (call intercept), "
             "with an approver's consent, and put your settings back at the end.\n\n"
-            + "\n".join(f"- `{command}`: {what}" for command, what in rows))
+            + "\n".join(f"- `{line.example}`: {line.meaning}" for line in lines))

@@ -1,81 +1,97 @@
 """Telling people what happened, from the audit log.
 
 Every status change is written to the audit log in the same transaction as the change itself,
-and every change or failure in Webex right after it. The announcer reads the log in id order from a
-stored cursor (writers take turns, so rows commit in id order) and sends the messages each row
-calls for, so a crash between a change and the telling of it loses nothing: the next flush (after
-the handler, after each timer, at every sweep, at start-up) tells. A message may, rarely, come
-twice (sent, then the process dies before its progress is stored). One Webex does not take is
-tried again at the next flushes and given up after a few; rows older than a day are passed over,
-so a long outage does not end in a flood.
+and every change or failure in Webex with it or right after it. The announcer reads the log in id
+order from a stored cursor (writers take turns, so rows commit in id order) and sends the messages
+each row calls for, so a crash between a change and the telling of it loses nothing: the next flush
+(after each event and timer, at every sweep, at start-up) tells. A message may, rarely, come twice
+(sent, then the process dies before its progress is stored). One Webex does not take is tried again
+at the next flushes and given up after a few; rows older than a day are passed over, so a long
+outage does not end in a flood.
 
-Answers to the person who just acted (a click refused, "cancelled your pending request") are
-replies, sent by the service directly; this module is for news.
+What a row says is decided by its typed fields (event, target, reason), never by the wording of
+its note. The requests the rows are about are taken as this thread last wrote them (`saw`), not
+read back. Answers to the person who just acted are replies (`bot.domain.outbox`); this is news.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
-from bot.domain.lifecycle import (
-    AS_BEFORE,
-    CANCELLED_NOTE,
-    ENDED_EARLY,
-    EXTENSION_ORPHANED,
-    KEPT_EARLIER,
-    NOTHING_CHANGED,
-)
 from bot.domain.model import InterceptSettings, Request, Status
-from bot.domain.notify import Notifier
-from bot.domain.ports import AuditEntry, Clock, Store, WebexError
-from bot.domain.text import escape_markdown, quote_block
-from bot.domain.timeparse import describe
+from bot.domain.outbox import Outbox
+from bot.domain.policy import Policy
+from bot.domain.ports import Clock, WebexError
+from bot.domain.schedule import Work
+from bot.domain.stores import AuditEntry, Stores
+from bot.domain.text import escape_markdown, quote_block, span, when
+from bot.domain.values import AuditEvent, Reason, Where
 
 log = logging.getLogger(__name__)
 
-CURSOR = "announced_up_to"  # the last audit row fully told
-PROGRESS = "announce_progress"  # "row:next message:failed tries" of a row told in part
+CURSOR = "announced_up_to"  # "<last row fully told>" or "<that>:<row told in part>:<messages sent>:<failed tries>"
 MAX_AGE = timedelta(hours=24)
 BATCH = 200
 ALERT_EVERY = 3  # a failing revert is reported at attempts 3, 6, 12, 24, ...
 
-# notes the service and the lifecycle give moves, which decide what is said
-FORM_CANCELLED = "cancelled from the form"
-EXTENSION = "extension requested"
-NO_APPROVER_REACHED = "expired: no approver could be reached"
-SHORTENED = "the requester moved the end earlier"
-# a failed apply's note -> (to the requester, to the approvers)
+# a failed apply's reason -> (to the requester, to the approvers)
 OUTCOMES = {
-    KEPT_EARLIER: ("Your earlier intercept stays as it was.", "Their earlier intercept stays as it was."),
-    NOTHING_CHANGED: ("Nothing was changed.", "Nothing was changed."),
-    AS_BEFORE: ("Your settings are as they were before.", "Their settings are as they were before."),
+    Reason.KEPT_EARLIER: ("Your earlier intercept stays as it was.", "Their earlier intercept stays as it was."),
+    Reason.NOTHING_CHANGED: ("Nothing was changed.", "Nothing was changed."),
+    Reason.AS_BEFORE: ("Your settings are as they were before.", "Their settings are as they were before."),
 }
 
 
 @dataclass(frozen=True)
-class Outgoing:
+class Progress:
+    cursor: int = 0  # the last row fully told
+    row: int = 0  # a row told in part
+    sent: int = 0  # of its messages, sent
+    tries: int = 0  # failed tries of the next one
+
+    @classmethod
+    def read(cls, raw: str | None) -> Progress:
+        try:
+            parts = [int(part) for part in (raw or "0").split(":")]
+        except ValueError:
+            return cls()
+        return cls(*parts[:4]) if len(parts) in (1, 4) else cls()
+
+    def __str__(self) -> str:
+        return str(self.cursor) if not self.row else f"{self.cursor}:{self.row}:{self.sent}:{self.tries}"
+
+
+@dataclass(frozen=True)
+class News:
     markdown: str
-    room_id: str | None = None
-    to_person_email: str | None = None
+    where: Where
 
 
 class Announcer:
     TRIES = 5  # flushes a message may fail (Webex not answering) before it is given up
 
-    def __init__(self, *, store: Store, notify: Notifier, clock: Clock) -> None:
-        self.store = store
-        self.notify = notify
+    def __init__(self, *, stores: Stores, outbox: Outbox, clock: Clock, policy: Callable[[], Policy]) -> None:
+        self.stores = stores
+        self.outbox = outbox
         self.clock = clock
+        self.policy = policy
         self._lock = threading.Lock()
         self._wanted = threading.Event()
+        self._local = threading.local()
+
+    def saw(self, request: Request) -> None:
+        """A request as this thread just wrote it: its news is told from this, not read back."""
+        self._recent()[request.id] = request
 
     def flush(self) -> None:
         """Send what the audit log has that was not told yet. Never raises, never waits: when
         another thread is flushing, it takes this call's rows too."""
+        recent = dict(self._recent())
+        self._recent().clear()
         self._wanted.set()
         while self._wanted.is_set():
             if not self._lock.acquire(blocking=False):
@@ -83,144 +99,179 @@ class Announcer:
             try:
                 while self._wanted.is_set():
                     self._wanted.clear()
-                    self._flush()
+                    self._flush(recent)
             except Exception:
                 log.exception("could not announce")
             finally:
                 self._lock.release()
 
-    def _flush(self) -> None:
-        cursor = int(self.store.get_setting(CURSOR) or 0)
-        row_id, sent, tries = _progress(self.store.get_setting(PROGRESS))
+    def _recent(self) -> dict[str, Request]:
+        if not hasattr(self._local, "recent"):
+            self._local.recent = {}
+        recent: dict[str, Request] = self._local.recent
+        return recent
+
+    def _flush(self, known: dict[str, Request]) -> None:
+        saved = progress = Progress.read(self.stores.settings.get(CURSOR))
+        oldest = self.clock.now() - MAX_AGE
         while True:
-            rows = self.store.audit_after(cursor, BATCH)
-            if not rows:
-                return
+            rows = self.stores.audit.after(progress.cursor, BATCH)
             for row in rows:
-                outgoing = self._messages(row) if row.at >= self.clock.now() - MAX_AGE else []
-                done = sent if row_id == row.id else 0
-                for index in range(done, len(outgoing)):
-                    message = outgoing[index]
+                news = self._news(row, known) if row.at >= oldest else []
+                done = progress.sent if progress.row == row.id else 0
+                for index in range(done, len(news)):
                     try:
-                        self.notify.webex.send(markdown=message.markdown, room_id=message.room_id,
-                                               to_person_email=message.to_person_email)
+                        self.outbox.send(news[index].where, news[index].markdown)
                     except WebexError as error:
-                        if error.transient and (row_id != row.id or tries + 1 < self.TRIES):
-                            attempt = tries + 1 if row_id == row.id else 1
-                            self.store.set_setting(PROGRESS, f"{row.id}:{index}:{attempt}")
+                        tries = progress.tries + 1 if progress.row == row.id else 1
+                        if error.transient and tries < self.TRIES:
+                            self._save(Progress(progress.cursor, row.id, index, tries))
                             log.warning("announcing later (Webex: %s)", error)
                             return  # the next flush goes on from this message
                         log.warning("could not announce audit row %d: %s", row.id, error)
-                    row_id, sent, tries = row.id, index + 1, 0
-                    self.store.set_setting(PROGRESS, f"{row.id}:{index + 1}:0")
-                cursor = row.id
-                self.store.set_setting(CURSOR, str(cursor))
+                    last = index + 1 == len(news)
+                    progress = Progress(row.id) if last else Progress(progress.cursor, row.id, index + 1)
+                    saved = self._save(progress)
+                progress = Progress(row.id)
+            if len(rows) < BATCH:
+                break
+        if progress != saved:
+            self._save(progress)
 
-    def _messages(self, row: AuditEntry) -> list[Outgoing]:
-        handler = {"status": self._status, "webex error": self._webex_error,
-                   "reverted": self._overwritten}.get(row.event)
-        request = self.store.get(row.request_id) if handler is not None else None
-        if handler is None or request is None:
+    def _save(self, progress: Progress) -> Progress:
+        self.stores.settings.set(CURSOR, str(progress))
+        return progress
+
+    def _news(self, row: AuditEntry, known: dict[str, Request]) -> list[News]:
+        handler = {AuditEvent.STATUS: self._status, AuditEvent.WEBEX_ERROR: self._webex_error,
+                   AuditEvent.REVERTED: self._overwritten}.get(row.event)
+        if handler is None:
             return []  # an event nobody is told about (applied, greeting uploaded …): no read
-        out: list[Outgoing] = []
+        request = known.get(row.request_id) or self.stores.requests.get(row.request_id)
+        if request is None:
+            return []
+        known[request.id] = request
+        out: list[News] = []
         handler(row, request, out)
         return out
 
-    def _tell(self, out: list[Outgoing], request: Request, markdown: str) -> None:
-        out.append(Outgoing(markdown, room_id=request.room_id))
+    def _tell(self, out: list[News], request: Request, markdown: str) -> None:
+        out.append(News(markdown, Where(room_id=request.room_id) if request.room_id
+                        else Where(to_person_id=request.person_id)))
 
-    def _tell_approvers(self, out: list[Outgoing], markdown: str) -> None:
+    def _tell_approvers(self, out: list[News], markdown: str) -> None:
         """The approval space when there is one, else each approver directly."""
-        room = self.notify.approval_room_id
-        if room:
-            out.append(Outgoing(markdown, room_id=room))
+        policy = self.policy()
+        if policy.approval_room_id:
+            out.append(News(markdown, Where(room_id=policy.approval_room_id)))
         else:
-            out.extend(Outgoing(markdown, to_person_email=email) for email in sorted(self.notify.approvers))
+            out.extend(News(markdown, Where(to_person_email=email)) for email in sorted(policy.approvers))
 
-    def _status(self, row: AuditEntry, request: Request, out: list[Outgoing]) -> None:
-        target, source = row.target, row.source
-        name = escape_markdown(request.person_name)
+    def _status(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        told = _STATUS_NEWS.get(row.target) if row.target else None
+        if told is not None:
+            told(self, row, request, out)
 
-        def tell(request: Request, markdown: str) -> None:
-            self._tell(out, request, markdown)
-        if target is Status.AWAITING_APPROVAL and request.status is Status.EXPIRED \
-                and self._ended_with(request, NO_APPROVER_REACHED):
+    # ------------------------------------------------------------------ what each status change tells
+
+    def _awaiting(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        if request.status is Status.EXPIRED and self._ended_for(request, Reason.NO_APPROVER_REACHED):
             return  # no approver could be asked: that is what they hear, not that it was sent
-        if target is Status.AWAITING_APPROVAL and source is Status.FORM_SENT:
-            tell(request, f"Sent for approval: intercept {span(request)}. I will tell you when an approver "
-                          "has decided.")
-        elif target is Status.AWAITING_APPROVAL and row.note == EXTENSION:
-            current = self.store.get(request.extends_id) if request.extends_id else None
+        if row.source is Status.FORM_SENT:
+            self._tell(out, request, f"Sent for approval: intercept {span(request)}. I will tell you when an "
+                                     "approver has decided.")
+        elif row.reason is Reason.EXTENSION_REQUESTED:
+            current = self._extended(request)
             still = f" Until they decide, it still ends {when(current.end_at, request)}." \
                 if current is not None and current.end_at else ""
-            tell(request, f"I asked the approvers to extend your intercept until {when(request.end_at, request)}."
-                          + still)
-        elif target is Status.APPROVED and request.start_at is not None and request.start_at > row.at:
-            tell(request, f"{_approved(request)} Your intercept starts {when(request.start_at, request)}.")
-        elif target is Status.REJECTED:
-            comment = f" Comment: {quote_block(request.decision_comment)}" if request.decision_comment else ""
-            by = escape_markdown(request.decided_by_name or "an approver")
-            current = self.store.get(request.extends_id) if request.extends_id else None
-            if current is not None:
-                still = f" Your intercept still ends {when(current.end_at, request)}." \
-                    if current.status is Status.ACTIVE else ""
-                tell(request, f"Your request to extend your intercept was rejected by {by}.{still}{comment}")
-            else:
-                tell(request, f"Your intercept request was rejected by {by}.{comment}")
-        elif target is Status.ACTIVE and source is Status.APPLYING:
-            until = when(request.end_at, request)
+            self._tell(out, request, "I asked the approvers to extend your intercept until "
+                                     f"{when(request.end_at, request)}.{still}")
+
+    def _approved(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        if request.start_at is not None and request.start_at > row.at:
+            self._tell(out, request, f"{_approval(request)} Your intercept starts {when(request.start_at, request)}.")
+
+    def _rejected(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        comment = f" Comment: {quote_block(request.decision_comment)}" if request.decision_comment else ""
+        by = escape_markdown(request.decided_by_name or "an approver")
+        current = self._extended(request)
+        if current is not None:
+            still = f" Your intercept still ends {when(current.end_at, request)}." \
+                if current.status is Status.ACTIVE else ""
+            self._tell(out, request, f"Your request to extend your intercept was rejected by {by}.{still}{comment}")
+        else:
+            self._tell(out, request, f"Your intercept request was rejected by {by}.{comment}")
+
+    def _active(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        name, until = escape_markdown(request.person_name), when(request.end_at, request)
+        if row.source is Status.APPLYING:
             told = request.start_at is not None and request.decided_at is not None \
                 and request.start_at > request.decided_at  # the approval was told when it came
-            approved = "" if told or not request.decided_by_name else _approved(request) + " "
-            tell(request, f"{approved}Your phone is now intercepted until {until}. I will put your previous settings "
-                          "back then. Say `cancel` to end it early.")
+            approved = "" if told or not request.decided_by_name else _approval(request) + " "
+            self._tell(out, request, f"{approved}Your phone is now intercepted until {until}. I will put your "
+                                     "previous settings back then. Say `cancel` to end it early.")
             self._tell_approvers(out, f"Intercept for {name} is on until {until}.")
-        elif target is Status.ACTIVE and source is Status.ACTIVE and row.note == SHORTENED:
-            until = when(request.end_at, request)
+        elif row.source is Status.ACTIVE and row.reason is Reason.SHORTENED:
             self._tell_approvers(out, f"{name} ended their intercept earlier: now until {until}.")
-        elif target is Status.REVERTING and source is Status.ACTIVE and row.note == ENDED_EARLY:
+
+    def _reverting(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        name = escape_markdown(request.person_name)
+        if row.source is Status.ACTIVE and row.reason is Reason.ENDED_EARLY:
             self._tell_approvers(out, f"{name} ended their intercept early.")
-        elif target is Status.REVERTING and source is Status.APPLYING and row.note.startswith(CANCELLED_NOTE):
+        elif row.source is Status.APPLYING and row.reason in (Reason.CANCELLED, Reason.CANCELLED_WHILE_APPLYING):
             self._tell_approvers(out, f"{name} ended their intercept while a change to it was being applied; "
                                       "their previous settings are being put back.")
-        elif target is Status.REVERTED:
-            tell(request, "Your intercept has ended and your previous call settings are back.")
-        elif target is Status.FAILED:
-            error = escape_markdown(_error_message(request.error) or "Webex refused it")
-            yours, theirs = OUTCOMES.get(row.note, ("", ""))
-            tell(request, f"Your intercept could not be applied: {error}. {yours} An approver has been told.")
-            self._tell_approvers(out, f"Applying the intercept for {name} failed: {error}. {theirs}")
-        elif target is Status.EXPIRED and row.note == NO_APPROVER_REACHED:
-            tell(request, "I could not send your request to any approver: Webex refused every approval card. "
-                          "Nothing was changed. Please tell an administrator (the bot's approvers or approval "
-                          "space need fixing).")
-        elif target is Status.EXPIRED and row.note == EXTENSION_ORPHANED:
-            extended = self.store.get(request.extends_id) if request.extends_id else None
+
+    def _reverted(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        self._tell(out, request, "Your intercept has ended and your previous call settings are back.")
+
+    def _failed(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        error = escape_markdown(_error_message(request.error) or "Webex refused it")
+        yours, theirs = OUTCOMES.get(row.reason, ("", "")) if row.reason else ("", "")
+        self._tell(out, request, f"Your intercept could not be applied: {error}. {yours} An approver has been told.")
+        self._tell_approvers(out, f"Applying the intercept for {escape_markdown(request.person_name)} failed: "
+                                  f"{error}. {theirs}")
+
+    def _expired(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        if row.reason is Reason.NO_APPROVER_REACHED:
+            self._tell(out, request, "I could not send your request to any approver: Webex refused every approval "
+                                     "card. Nothing was changed. Please tell an administrator (the bot's approvers "
+                                     "or approval space need fixing).")
+        elif row.reason is Reason.EXTENSION_ORPHANED:
+            extended = self._extended(request)
             why = "a newer request took your intercept over" if extended and extended.status is Status.REPLACED \
                 else "the intercept had ended before an approver decided"
-            tell(request, f"Your request to extend your intercept was withdrawn: {why}. Say `status` to see "
-                          "where you stand.")
-        elif target is Status.EXPIRED:
-            tell(request, f"Your intercept request {escape_markdown(row.note)}. Ask again any time.")
-        elif target is Status.CANCELLED and source is Status.REVERTING:
-            tell(request, "Cancelled: your previous call settings are back.")
-        elif target is Status.CANCELLED and row.note == FORM_CANCELLED:
-            tell(request, "Cancelled: nothing was changed.")
+            self._tell(out, request, f"Your request to extend your intercept was withdrawn: {why}. Say `status` to "
+                                     "see where you stand.")
+        else:
+            self._tell(out, request, f"Your intercept request {escape_markdown(row.note)}. Ask again any time.")
 
-    def _ended_with(self, request: Request, note: str) -> bool:
-        history = self.store.history(request.id)
-        return bool(history) and history[-1].note == note
+    def _cancelled(self, row: AuditEntry, request: Request, out: list[News]) -> None:
+        if row.source is Status.REVERTING:
+            self._tell(out, request, "Cancelled: your previous call settings are back.")
+        elif row.reason is Reason.FORM_CANCELLED:
+            self._tell(out, request, "Cancelled: nothing was changed.")
 
-    def _webex_error(self, row: AuditEntry, request: Request, out: list[Outgoing]) -> None:
+    def _extended(self, request: Request) -> Request | None:
+        return self.stores.requests.get(request.extends_id) if request.extends_id else None
+
+    def _ended_for(self, request: Request, reason: Reason) -> bool:
+        history = self.stores.requests.history(request.id)
+        return bool(history) and history[-1].reason is reason
+
+    # ------------------------------------------------------------------ what Webex did
+
+    def _webex_error(self, row: AuditEntry, request: Request, out: list[News]) -> None:
         phase, attempt = row.detail.get("phase"), int(row.detail.get("attempt") or 0)
-        if phase == "apply" and attempt == 1 and row.detail.get("transient"):
+        if phase == Work.APPLY.value and attempt == 1 and row.detail.get("transient"):
             self._tell(out, request, "Webex did not take your intercept on the first try; I am retrying.")
-        elif phase == "revert" and attempt % ALERT_EVERY == 0 and _power_of_two(attempt // ALERT_EVERY):
-            self._tell_approvers(out,
-                f"Putting back the call settings of {escape_markdown(request.person_name)} has failed {attempt} "
-                f"times ({escape_markdown(row.note)}). I keep trying; please check the admin token and Webex.")
+        elif phase == Work.REVERT.value and attempt % ALERT_EVERY == 0 and _power_of_two(attempt // ALERT_EVERY):
+            self._tell_approvers(
+                out, f"Putting back the call settings of {escape_markdown(request.person_name)} has failed "
+                     f"{attempt} times ({escape_markdown(row.note)}). I keep trying; please check the admin token "
+                     "and Webex.")
 
-    def _overwritten(self, row: AuditEntry, request: Request, out: list[Outgoing]) -> None:
+    def _overwritten(self, row: AuditEntry, request: Request, out: list[News]) -> None:
         """Someone else changed the settings while the intercept was on: say what the revert overwrote."""
         before = row.detail.get("before")
         if not isinstance(before, dict) or request.requested is None or request.snapshot is None:
@@ -229,36 +280,28 @@ class Announcer:
         if not request.requested.differences(found) or not request.snapshot.differences(found):
             return  # as the bot left them, or already put back by an earlier attempt
         changed = ", ".join(request.requested.differences(found))
-        self._tell_approvers(out,
-            f"While {escape_markdown(request.person_name)} was intercepted, someone else changed their intercept "
-            f"settings ({escape_markdown(changed)}). The revert put back the settings from before the intercept, "
-            "overwriting those changes.")
+        self._tell_approvers(
+            out, f"While {escape_markdown(request.person_name)} was intercepted, someone else changed their "
+                 f"intercept settings ({escape_markdown(changed)}). The revert put back the settings from before the "
+                 "intercept, overwriting those changes.")
 
 
-def when(at: object, request: Request) -> str:
-    return describe(at.astimezone(ZoneInfo(request.zone))) if isinstance(at, datetime) else "(no end)"
+_STATUS_NEWS: dict[Status, Callable[[Announcer, AuditEntry, Request, list[News]], None]] = {
+    Status.AWAITING_APPROVAL: Announcer._awaiting,
+    Status.APPROVED: Announcer._approved,
+    Status.REJECTED: Announcer._rejected,
+    Status.ACTIVE: Announcer._active,
+    Status.REVERTING: Announcer._reverting,
+    Status.REVERTED: Announcer._reverted,
+    Status.FAILED: Announcer._failed,
+    Status.EXPIRED: Announcer._expired,
+    Status.CANCELLED: Announcer._cancelled,
+}
 
 
-def _approved(request: Request) -> str:
+def _approval(request: Request) -> str:
     comment = f" Comment: {quote_block(request.decision_comment)}" if request.decision_comment else ""
     return f"Approved by {escape_markdown(request.decided_by_name or 'an approver')}.{comment}"
-
-
-def span(request: Request) -> str:
-    until = when(request.end_at, request)
-    if request.applied_at is not None and request.status in (Status.ACTIVE, Status.REVERTING):
-        return f"since {when(request.applied_at, request)}, until {until}"
-    if request.start_at is None:
-        return f"as soon as it is approved, until {until}"
-    return f"from {when(request.start_at, request)} until {until}"
-
-
-def _progress(raw: str | None) -> tuple[int, int, int]:
-    try:
-        row, sent, tries = (int(part) for part in (raw or "").split(":"))
-    except ValueError:
-        return 0, 0, 0
-    return row, sent, tries
 
 
 def _error_message(error: str) -> str:

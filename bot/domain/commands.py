@@ -26,6 +26,7 @@ class Kind(enum.StrEnum):
     PENDING = "pending"  # approvers: the requests waiting for a decision
     ACTIVE = "active"  # approvers: the intercepts that are on
     UNKNOWN = "unknown"
+    ATTACHMENT = "attachment"  # never parsed: a message not understood that carries a file (a .wav greeting)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,19 @@
-"""What the domain needs from the outside world, as protocols.
+"""What the domain needs from the outside world besides its stores (`bot.domain.stores`), as
+protocols: Webex, cards, timers and the clock.
 
-The domain imports neither Flask, requests, SQLAlchemy nor APScheduler: `bot.webex`, `bot.store`
-and `bot.scheduler` implement these, and tests can hand in their own.
+The domain imports no adapter (Flask, requests, SQLAlchemy, APScheduler, webexpythonsdk):
+`bot.adapters.webex` implements `Webex`, `cards` implements `Presenter`, `bot.adapters.timers`
+implements `Timers`, `bot.adapters.clock` the clock; tests can hand in their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.domain.model import InterceptSettings, Person, Request, Status
+from bot.domain.model import InterceptSettings, Person, Request
 
 
 class WebexError(Exception):
@@ -80,90 +82,42 @@ class Webex(Protocol):
 
 
 @dataclass(frozen=True)
-class CardRecord:
-    """A card message the bot sent: the only source of truth for what a click on it may do."""
+class Card:
+    """A card as a message: the text (what clients without cards show) and the Adaptive Card."""
 
-    message_id: str
-    request_id: str
-    kind: str  # "form" or "approval"
-    room_id: str
-    recipient: str  # approver email, "room:<id>", or the requester's person id for forms
-    live: bool
+    markdown: str
+    content: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class AuditEntry:
-    """One row of the audit log: a status change (event "status") or a change in Webex."""
-
-    id: int
-    at: datetime
-    request_id: str
-    event: str
-    source: Status | None
-    target: Status | None
-    actor_id: str | None
-    note: str
-    detail: Mapping[str, Any]
+class HelpLine:
+    example: str  # what to say
+    meaning: str  # what it does
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: datetime
-    source: Status | None
-    target: Status
-    actor_id: str | None
-    note: str
+class Presenter(Protocol):
+    """Cards are functions of domain state; `cards.CardPresenter` draws them."""
+
+    def form(self, request: Request, *, values: Mapping[str, str], errors: Mapping[str, str], note: str,
+             max_days: int, custom_greeting: str, now: datetime) -> Card: ...
+    def approval(self, request: Request, *, viewer_zone: str | None, now: datetime,
+                 extends: Request | None = None) -> Card: ...
+    def outcome(self, request: Request, outcome: str, *, viewer_zone: str | None) -> Card: ...
+    def status(self, *, person_name: str, current: InterceptSettings | None, requests: Sequence[Request],
+               zone: str, now: datetime, problem: str) -> Card: ...
+    def reminder(self, request: Request, *, now: datetime) -> Card: ...
+    def help(self, lines: Sequence[HelpLine]) -> Card: ...
 
 
-@dataclass(frozen=True)
-class Move:
-    """One compare-and-set status change: `request_id` from one of `source` to `target`."""
+class Timers(Protocol):
+    """In-memory timers built from the request rows (the rows are the schedule)."""
 
-    request_id: str
-    source: Status | Iterable[Status]
-    target: Status
-    note: str = ""
-    changes: Mapping[str, Any] = field(default_factory=dict)
+    @property
+    def horizon(self) -> timedelta:
+        """How far ahead timers are held; what falls due later is found by a later sweep."""
 
-
-class Store(Protocol):
-    def add_request(self, request: Request, *, note: str = "requested") -> None: ...
-    def get(self, request_id: str) -> Request | None: ...
-    def move(self, request_id: str, source: Status | Iterable[Status], target: Status, *,
-             now: datetime, actor_id: str | None = None, note: str = "",
-             changes: Mapping[str, Any] | None = None) -> Request | None: ...
-    def move_together(self, moves: Sequence[Move], *, now: datetime,
-                      actor_id: str | None = None) -> list[Request] | None: ...
-    def change(self, request_id: str, expected: Status, *, now: datetime,
-               changes: Mapping[str, Any]) -> Request | None: ...
-    def for_person(self, person_id: str, statuses: Iterable[Status]) -> list[Request]: ...
-    def with_status(self, statuses: Iterable[Status]) -> list[Request]: ...
-    def history(self, request_id: str) -> list[HistoryEntry]: ...
-    def add_card(self, record: CardRecord) -> None: ...
-    def card(self, message_id: str) -> CardRecord | None: ...
-    def cards_for(self, request_id: str, kind: str) -> list[CardRecord]: ...
-    def retire_card(self, message_id: str) -> bool: ...
-    def remember_person(self, email: str, person_id: str) -> None: ...
-    def known_person_id(self, email: str) -> str | None: ...
-    def save_greeting(self, request_id: str, file_name: str, data: bytes) -> None: ...
-    def audit_after(self, after_id: int, limit: int) -> list[AuditEntry]: ...
-    def get_setting(self, key: str) -> str | None: ...
-    def set_setting(self, key: str, value: str) -> None: ...
-    def live_cards(self, kinds: Iterable[str]) -> list[CardRecord]: ...
-    def audit(self, request: Request, event: str, *, now: datetime, note: str = "",
-              detail: Mapping[str, Any] | None = None, tracking_id: str | None = None,
-              actor_id: str | None = None) -> None: ...
-    def greeting(self, request_id: str) -> tuple[str, bytes] | None: ...
-    def drop_greetings(self, keep: Iterable[Status]) -> int: ...
-    def uploaded_greetings(self, person_id: str) -> set[str]: ...
-    def greeting_uploaded_for(self, request_id: str) -> bool: ...
-
-
-class Scheduler(Protocol):
-    def schedule_apply(self, request_id: str, at: datetime) -> None: ...
-    def schedule_revert(self, request_id: str, at: datetime) -> None: ...
-    def schedule_reminder(self, request_id: str, at: datetime) -> None: ...
-    def unschedule(self, request_id: str) -> None: ...
+    def follow(self, request: Request) -> None:
+        """The row's due times are as it says now: hold timers for what falls due within the horizon."""
 
 
 class Clock(Protocol):

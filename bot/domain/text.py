@@ -8,6 +8,11 @@ never format, link or mention anyone. Webex also caps a message's text at 7,439 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.model import Request, Status
+from bot.domain.timeparse import describe
 
 WEBEX_TEXT_LIMIT = 7439  # bytes, for `text` and for `markdown`
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -46,3 +51,21 @@ def fit_message(markdown: str, limit: int = WEBEX_TEXT_LIMIT) -> str:
         return markdown
     cut = raw[: limit - len("…".encode())].decode(errors="ignore")
     return cut.rstrip("\\") + "…"
+
+
+# ------------------------------------------------------------------ how a request's times are told
+
+
+def when(at: datetime | None, request: Request) -> str:
+    """A moment in the request's own zone, e.g. 'Fri 4 Dec 17:00 Europe/Berlin'."""
+    return describe(at.astimezone(ZoneInfo(request.zone))) if at is not None else "(no end)"
+
+
+def span(request: Request) -> str:
+    """From when until when, e.g. 'as soon as it is approved, until Fri 4 Dec 17:00 Europe/Berlin'."""
+    until = when(request.end_at, request)
+    if request.applied_at is not None and request.status in (Status.ACTIVE, Status.REVERTING):
+        return f"since {when(request.applied_at, request)}, until {until}"
+    if request.start_at is None:
+        return f"as soon as it is approved, until {until}"
+    return f"from {when(request.start_at, request)} until {until}"

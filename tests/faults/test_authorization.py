@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 
 from bot.domain.model import Person, Status
-from bot.domain.ports import CardAction, CardRecord
+from bot.domain.ports import CardAction
+from bot.domain.stores import CardRecord
+from bot.domain.values import CardKind, Recipient
 from tests.e2e.harness import Chat, People, filled, wait_until
 from tests.faults.conftest import BotFactory
 from tests.faults.helpers import live_cards, puts
@@ -47,11 +49,11 @@ def ask(world: World, person: Person, **inputs: str) -> str:
     world.say(person, "intercept me until Friday")
     form = world.live_card("form", Status.FORM_SENT, person=person.id)
     world.click(person, form, {**FORM, **inputs})
-    return world.store.for_person(person.id, [Status.AWAITING_APPROVAL])[-1].id
+    return world.requests.for_person(person.id, [Status.AWAITING_APPROVAL])[-1].id
 
 
-def card(world: World, request_id: str, kind: str, recipient: str) -> CardRecord:
-    found = [c for c in world.store.cards_for(request_id, kind) if c.recipient == recipient]
+def card(world: World, request_id: str, kind: str, recipient: Recipient) -> CardRecord:
+    found = [c for c in world.cards.for_request(request_id, CardKind(kind)) if c.recipient == recipient]
     assert found, f"no {kind} card for {recipient}"
     return found[-1]
 
@@ -83,7 +85,7 @@ def unchanged(world: World, request_id: str, status: Status, puts_before: int = 
 def test_a_non_approver_cannot_decide(tmp_path: Path, intent: str) -> None:
     world = make_world(tmp_path)
     request_id = ask(world, ALICE)
-    said = click(world, MALLORY, card(world, request_id, "approval", f"room:{SPACE}"), {"intent": intent})
+    said = click(world, MALLORY, card(world, request_id, "approval", Recipient.room(SPACE)), {"intent": intent})
     told(said, SPACE, "Only approvers can decide")
     unchanged(world, request_id, Status.AWAITING_APPROVAL)
 
@@ -91,7 +93,7 @@ def test_a_non_approver_cannot_decide(tmp_path: Path, intent: str) -> None:
 def test_another_bot_listed_as_an_approver_cannot_decide(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     request_id = ask(world, ALICE)
-    said = click(world, HELPER_BOT, card(world, request_id, "approval", f"room:{SPACE}"), {"intent": "approve"})
+    said = click(world, HELPER_BOT, card(world, request_id, "approval", Recipient.room(SPACE)), {"intent": "approve"})
     told(said, SPACE, "Only approvers can decide")
     unchanged(world, request_id, Status.AWAITING_APPROVAL)
 
@@ -100,8 +102,9 @@ def test_another_bot_listed_as_an_approver_cannot_decide(tmp_path: Path) -> None
 def test_the_requester_cannot_decide_their_own_request(tmp_path: Path, intent: str) -> None:
     world = make_world(tmp_path)
     request_id = ask(world, ALICE)  # Alice is an approver herself
-    assert not [c for c in world.store.cards_for(request_id, "approval") if c.recipient == ALICE.email]
-    said = click(world, ALICE, card(world, request_id, "approval", f"room:{SPACE}"), {"intent": intent})
+    assert not [c for c in world.cards.for_request(request_id, CardKind.APPROVAL)
+                if c.recipient == Recipient.approver(ALICE.email)]
+    said = click(world, ALICE, card(world, request_id, "approval", Recipient.room(SPACE)), {"intent": intent})
     told(said, SPACE, "cannot decide on your own request")
     unchanged(world, request_id, Status.AWAITING_APPROVAL)
 
@@ -115,9 +118,9 @@ def test_a_third_person_cannot_send_someone_elses_form(tmp_path: Path) -> None:
     form = world.live_card("form", Status.FORM_SENT)
     said = click(world, MALLORY, form, FORM)  # as if she could click in Alice's direct room
     told(said, form.room_id, "This form belongs to Alice Adler")
-    request = world.store.for_person("alice", list(Status))[-1]
+    request = world.requests.for_person("alice", list(Status))[-1]
     unchanged(world, request.id, Status.FORM_SENT)
-    assert world.store.cards_for(request.id, "approval") == []
+    assert world.cards.for_request(request.id, CardKind.APPROVAL) == []
     # nor with the form's id from a room of her own (a forwarded copy, a replayed action)
     said = click(world, MALLORY, form, FORM, room_id="dm-mallory")
     told(said, "dm-mallory", "not one I can act on")
@@ -129,10 +132,10 @@ def test_a_form_with_tampered_ids_is_the_senders_own_request(tmp_path: Path) -> 
     world = make_world(tmp_path)
     mallorys = ask(world, MALLORY)
     alices = ask(world, ALICE, personId="mallory", requestId=mallorys, person_id="mallory", request_id=mallorys)
-    request = world.store.get(alices)
+    request = world.requests.get(alices)
     assert request is not None and request.person_id == "alice" and request.person_email == ALICE.email
     assert world.status(mallorys) is Status.AWAITING_APPROVAL
-    click(world, BOB, card(world, alices, "approval", BOB.email), {"intent": "approve"})
+    click(world, BOB, card(world, alices, "approval", Recipient.approver(BOB.email)), {"intent": "approve"})
     assert world.status(alices) is Status.ACTIVE
     assert world.status(mallorys) is Status.AWAITING_APPROVAL
     assert world.webex.settings["mallory"] == ORIGINAL and world.webex.settings["alice"].enabled
@@ -149,10 +152,10 @@ def test_an_action_replayed_from_another_room_is_refused(tmp_path: Path, kind: s
     if kind == "form":
         world.say(MALLORY, "intercept me until Friday")
         record, clicker = world.live_card("form", Status.FORM_SENT, person="mallory"), MALLORY
-        target = world.store.for_person("mallory", [Status.FORM_SENT])[-1].id
+        target = world.requests.for_person("mallory", [Status.FORM_SENT])[-1].id
         inputs: dict[str, str] = FORM
     else:
-        recipient = BOB.email if kind == "approval-dm" else f"room:{SPACE}"
+        recipient = Recipient.approver(BOB.email) if kind == "approval-dm" else Recipient.room(SPACE)
         record, clicker, target, inputs = card(world, request_id, "approval", recipient), BOB, request_id, {
             "intent": "approve"}
     before = world.status(target)
@@ -166,10 +169,11 @@ def test_an_approvers_click_carrying_another_requests_ids_decides_only_its_own_c
     world = make_world(tmp_path)
     alices = ask(world, ALICE)
     mallorys = ask(world, MALLORY)
-    mallory_card = card(world, mallorys, "approval", BOB.email)
+    mallory_card = card(world, mallorys, "approval", Recipient.approver(BOB.email))
     tampered = {"intent": "approve", "requestId": mallorys, "request_id": mallorys, "personId": "mallory",
                 "messageId": mallory_card.message_id, "roomId": mallory_card.room_id}
-    said = click(world, BOB, card(world, alices, "approval", BOB.email), {**tampered, "intent": "reject"})
+    bobs = card(world, alices, "approval", Recipient.approver(BOB.email))
+    said = click(world, BOB, bobs, {**tampered, "intent": "reject"})
     assert world.status(alices) is Status.REJECTED  # what Bob clicked: Alice's card
     assert world.status(mallorys) is Status.AWAITING_APPROVAL  # not what the data named
     assert world.webex.puts == []
@@ -181,7 +185,7 @@ def test_an_approvers_click_carrying_another_requests_ids_decides_only_its_own_c
 def test_a_tampered_intent_on_an_approval_card_is_refused(tmp_path: Path, intent: Any) -> None:
     world = make_world(tmp_path)
     request_id = ask(world, ALICE)
-    record = card(world, request_id, "approval", BOB.email)
+    record = card(world, request_id, "approval", Recipient.approver(BOB.email))
     said = click(world, BOB, record, {"intent": intent} if intent is not None else {})
     told(said, record.room_id, "did not understand that button")
     unchanged(world, request_id, Status.AWAITING_APPROVAL)
@@ -194,24 +198,24 @@ def test_a_tampered_intent_on_a_form_is_refused(tmp_path: Path, intent: str) -> 
     form = world.live_card("form", Status.FORM_SENT)
     said = click(world, ALICE, form, {**FORM, "intent": intent})
     told(said, form.room_id, "did not understand that button")
-    request = world.store.for_person("alice", list(Status))[-1]
+    request = world.requests.for_person("alice", list(Status))[-1]
     unchanged(world, request.id, Status.FORM_SENT)
 
 
 def test_someone_elses_status_and_reminder_buttons_do_nothing(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     request_id = ask(world, ALICE)
-    click(world, BOB, card(world, request_id, "approval", BOB.email), {"intent": "approve"})
+    click(world, BOB, card(world, request_id, "approval", Recipient.approver(BOB.email)), {"intent": "approve"})
     assert world.status(request_id) is Status.ACTIVE
     world.say(ALICE, "status")
-    status_card = card(world, request_id, "status", "alice")
+    status_card = card(world, request_id, "status", Recipient.requester("alice"))
     said = click(world, MALLORY, status_card, {"intent": "end"})
     told(said, status_card.room_id, "Only the person this status is about")
-    request = world.store.get(request_id)
+    request = world.requests.get(request_id)
     assert request is not None and request.end_at is not None
     world.clock.at = request.end_at - timedelta(minutes=10)  # the reminder is due
     world.service.sweep()
-    reminder = card(world, request_id, "reminder", "alice")
+    reminder = card(world, request_id, "reminder", Recipient.requester("alice"))
     for intent in ("end", "extend"):
         said = click(world, MALLORY, reminder, {"intent": intent, "until.date": "2026-12-20", "until.time": "17:00"})
         told(said, reminder.room_id, "Only the person this reminder is for")
@@ -226,16 +230,16 @@ def test_someone_elses_status_and_reminder_buttons_do_nothing(tmp_path: Path) ->
 def decide(world: World, how: str) -> str:
     request_id = ask(world, ALICE, **{"until.date": "2026-12-20"})
     if how == "approved":
-        click(world, BOB, card(world, request_id, "approval", BOB.email), {"intent": "approve"})
+        click(world, BOB, card(world, request_id, "approval", Recipient.approver(BOB.email)), {"intent": "approve"})
     elif how == "rejected":
-        click(world, BOB, card(world, request_id, "approval", BOB.email), {"intent": "reject"})
+        click(world, BOB, card(world, request_id, "approval", Recipient.approver(BOB.email)), {"intent": "reject"})
     elif how == "cancelled":
         world.say(ALICE, "cancel")
     elif how == "expired":
         world.clock.advance(hours=25)
         world.service.sweep()
     elif how == "reverted":
-        click(world, BOB, card(world, request_id, "approval", BOB.email), {"intent": "approve"})
+        click(world, BOB, card(world, request_id, "approval", Recipient.approver(BOB.email)), {"intent": "approve"})
         world.say(ALICE, "end now")
     return request_id
 
@@ -254,7 +258,8 @@ def test_a_click_on_a_decided_request_changes_nothing_and_says_why(tmp_path: Pat
     request_id = decide(world, how)
     assert world.status(request_id) is status
     puts_before = len(world.webex.puts)
-    record = card(world, request_id, "approval", CAROL.email)  # withdrawn, but a click may be on its way
+    # withdrawn, but a click may be on its way
+    record = card(world, request_id, "approval", Recipient.approver(CAROL.email))
     said = click(world, CAROL, record, {"intent": intent})
     told(said, record.room_id, answer)
     unchanged(world, request_id, status, puts_before)

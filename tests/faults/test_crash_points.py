@@ -14,7 +14,8 @@ import pytest
 from bot.domain.model import Status
 from bot.domain.ports import CardAction
 from bot.domain.service import InterceptService
-from tests.unit.fakes import ALICE, BOB, BOT, ORIGINAL, World
+from bot.domain.values import CardKind, Recipient
+from tests.unit.fakes import ALICE, BOB, ORIGINAL, World
 
 CAROL_EMAIL = "carol@example.com"
 
@@ -24,11 +25,8 @@ class Died(BaseException):
 
 
 def restart(world: World) -> InterceptService:
-    """A new process: the same database and stored jobs, nothing in memory."""
-    world.service = InterceptService(webex=world.webex, store=world.store, scheduler=world.scheduler,
-                                     clock=world.clock, policy=world.service.policy, bot=BOT)
-    world.service.recover()
-    return world.service
+    """A new process: the same database, nothing in memory (timers are rebuilt from the rows)."""
+    return world.restart()
 
 
 def awaiting(world: World) -> str:
@@ -37,7 +35,7 @@ def awaiting(world: World) -> str:
         "intent": "submit", "incoming.type": "INTERCEPT_ALL", "incoming.voicemailEnabled": "true",
         "incoming.announcements.greeting": "DEFAULT", "outgoing.type": "INTERCEPT_ALL",
         "until.date": "2026-12-04", "until.time": "17:00"})
-    return world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1].id
+    return world.requests.for_person("alice", [Status.AWAITING_APPROVAL])[-1].id
 
 
 def die_once(target: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,7 +52,7 @@ def die_once(target: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def live_approval_cards(world: World, request_id: str) -> list[str]:
-    return [c.recipient for c in world.store.cards_for(request_id, "approval")
+    return [c.recipient.address for c in world.cards.for_request(request_id, CardKind.APPROVAL)
             if c.live and c.message_id not in world.webex.deleted]
 
 
@@ -67,9 +65,10 @@ def test_a_crash_right_after_a_decision_still_withdraws_the_cards_and_tells_the_
     world = World(tmp_path, approvers=frozenset({BOB.email, CAROL_EMAIL}))
     request_id = awaiting(world)
     assert sorted(live_approval_cards(world, request_id)) == [BOB.email, CAROL_EMAIL]
-    bobs = next(c for c in world.store.cards_for(request_id, "approval") if c.recipient == BOB.email)
+    bobs = next(c for c in world.cards.for_request(request_id, CardKind.APPROVAL)
+                if c.recipient == Recipient.approver(BOB.email))
     action = CardAction("a-decide", bobs.message_id, BOB.id, bobs.room_id, {"intent": intent})
-    die_once(world.service, "_close_approval_cards", monkeypatch)  # dies right after the decision is stored
+    die_once(world.service.approval, "close_cards", monkeypatch)  # dies right after the decision is stored
     with pytest.raises(Died):
         world.service.handle_action(action)
     assert world.status(request_id) is (Status.APPROVED if intent == "approve" else Status.REJECTED)
@@ -90,7 +89,7 @@ def test_a_crash_right_after_the_revert_still_tells_the_requester(tmp_path: Path
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
     assert world.status(request_id) is Status.ACTIVE
     world.clock.advance(days=3)
-    die_once(world.scheduler, "unschedule", monkeypatch)  # dies right after REVERTED is stored
+    world.timers.die_when(lambda r: r.status is Status.REVERTED, Died("killed right after REVERTED was stored"))
     with pytest.raises(Died):
         world.service.sweep()
     assert world.status(request_id) is Status.REVERTED and world.webex.settings["alice"] == ORIGINAL
@@ -104,7 +103,7 @@ def test_a_crash_right_after_the_apply_still_tells_the_requester(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     world = World(tmp_path, approvers=frozenset({BOB.email}))
     request_id = awaiting(world)
-    die_once(world.scheduler, "schedule_revert", monkeypatch)  # dies right after ACTIVE is stored
+    world.timers.die_when(lambda r: r.status is Status.ACTIVE, Died("killed right after ACTIVE was stored"))
     card = world.live_card("approval", Status.AWAITING_APPROVAL)
     action = CardAction("a-approve", card.message_id, BOB.id, card.room_id, {"intent": "approve"})
     with pytest.raises(Died):
@@ -114,5 +113,5 @@ def test_a_crash_right_after_the_apply_still_tells_the_requester(tmp_path: Path,
     service.handle_action(action)
     world.run_until_quiet(sweeps=1)
     assert len(world.webex.puts) == 1
-    assert f"revert:{request_id}" in world.scheduler.jobs
+    assert f"revert:{request_id}" in world.timers.jobs
     assert world.webex.said("now intercepted until"), "the requester was never told"

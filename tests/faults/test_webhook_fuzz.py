@@ -1,7 +1,7 @@
 """Webhook fuzzing: forged, garbled, oversized, replayed and misrouted deliveries change nothing.
 
-In-process (Flask's test client over `bot.web.create_web_app` with a real `Receiver` on a real
-`SqlStore`): well over a thousand hypothesis-generated requests; none gets a 5xx, none is stored
+In-process (Flask's test client over `bot.edge.web.create_web_app` with a real `Receiver` on a real
+`SqlStores`): well over a thousand hypothesis-generated requests; none gets a 5xx, none is stored
 for processing but the one legitimate delivery (its replays are recognised as duplicates), and
 every table holds exactly what it held before. Then a few hundred of the same against the real
 server process (waitress) over HTTP: no 5xx, and the bot makes no Webex call for any of them.
@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select, text
 
-from bot.events import MAX_BODY, Receiver
-from bot.store import SqlStore, make_engine
-from bot.web import create_web_app
+from bot.adapters.store import SqlStores
+from bot.edge.intake import MAX_BODY, Receiver
+from bot.edge.web import create_web_app
 from tests.e2e.harness import SECRET as E2E_SECRET
 from tests.e2e.harness import Chat, People, wait_until
 from tests.faults.conftest import BotFactory
@@ -216,7 +216,7 @@ def fuzz_request(draw: st.DrawFn, legit: bytes, legit_signature: str) -> Fuzz:
 # ---------------------------------------------------------------------------------------------- in-process
 
 
-def table_contents(store: SqlStore) -> dict[str, list[tuple[Any, ...]]]:
+def table_contents(store: SqlStores) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in a stable order."""
     with store.engine.connect() as connection:
         names = inspect(connection).get_table_names()
@@ -226,10 +226,10 @@ def table_contents(store: SqlStore) -> dict[str, list[tuple[Any, ...]]]:
 
 class InProcess:
     def __init__(self, tmp_path: Path) -> None:
-        self.store = SqlStore(make_engine(f"sqlite:///{tmp_path}/fuzz.db"))
+        self.store = SqlStores.at(f"sqlite:///{tmp_path}/fuzz.db")
         self.store.create_schema()
         self.woken: list[int] = []
-        receiver = Receiver(secret=SECRET, inbox=self.store, bot_id=BOT_ID, now=lambda: NOW,
+        receiver = Receiver(secret=SECRET, inbox=self.store.inbox, bot_id=BOT_ID, now=lambda: NOW,
                             wake=lambda: self.woken.append(1))
         self.client = create_web_app(receiver=lambda: receiver, health=lambda: {"ok": True}).test_client()
 
@@ -270,7 +270,7 @@ def test_fuzzed_webhook_requests_store_nothing_but_the_one_legit_delivery(tmp_pa
         sent[fuzz.kind] = sent.get(fuzz.kind, 0) + 1
         status, answer = bot.send(fuzz)
         check_answer(fuzz, status, answer)
-        assert bot.store.inbox_counts() == {"pending": 1}, f"{fuzz.kind} was stored for processing"
+        assert bot.store.inbox.counts() == {"pending": 1}, f"{fuzz.kind} was stored for processing"
 
     one()
     assert table_contents(bot.store) == before
@@ -352,7 +352,7 @@ def check_stored(accepted: bool, before: list[tuple[str, str]], after: list[tupl
         return
     assert len(new) == 1, new
     key, payload = new[0]
-    stored = json.loads(payload)  # the first thing bot.events.Dispatcher.dispatch does with it
+    stored = json.loads(payload)  # kept as it came; the workers take the event from the key
     assert isinstance(stored, dict) and key == f"{stored['resource']}:{stored['data']['id']}"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.store import make_engine
+from bot.adapters.store import make_engine
 from tests.e2e.harness import BotProcess, Chat, make_emulator, wait_until
 from tests.e2e.test_flow import approval_card_for, ask_and_submit
 from tests.pg.conftest import in_schema

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import SqlStore, make_engine
+from bot.adapters.store import SqlStores
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    """The real store on a fresh SQLite file."""
-    store = SqlStore(make_engine(f"sqlite:///{tmp_path}/bot.db"))
-    store.create_schema()
-    return store
+def store(tmp_path: Path) -> SqlStores:
+    """The real stores on a fresh SQLite file."""
+    stores = SqlStores.at(f"sqlite:///{tmp_path}/bot.db")
+    stores.create_schema()
+    return stores

@@ -1,5 +1,7 @@
-"""In-process stand-ins for Webex, the scheduler and the clock: for unit tests of the domain only
-(the end-to-end tests use the real server against the emulator)."""
+"""In-process stand-ins for Webex, the timers and the clock, and a `World` that puts the service
+together with them and the in-memory stores: for the flow tests of the domain (the store's own
+tests run on SQLite and PostgreSQL, and the end-to-end tests use the real server against the
+emulator)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.domain.model import InterceptSettings, Person, Status
-from bot.domain.ports import CardAction, CardRecord, ChatMessage, SentMessage, WebexError
-from bot.domain.service import InterceptService, Policy
-from bot.store import SqlStore, make_engine
+from bot.adapters.store.memory import MemoryRequests, memory_stores
+from bot.domain import schedule
+from bot.domain.model import InterceptSettings, Person, Request, Status
+from bot.domain.policy import Policy
+from bot.domain.ports import CardAction, ChatMessage, SentMessage, WebexError
+from bot.domain.schedule import Work
+from bot.domain.service import InterceptService
+from bot.domain.stores import CardRecord
+from bot.domain.values import CardKind
+from cards import CardPresenter
 
 ALICE = Person("alice", "alice@example.com", "Alice Adler", "Europe/Berlin")
 BOB = Person("bob", "bob@example.com", "Bob Brandt", None)
@@ -98,26 +106,32 @@ class FakeWebex:
         return [m["markdown"] for m in self.sent if fragment in m["markdown"]]
 
 
-class FakeScheduler:
-    def __init__(self) -> None:
+class FakeTimers:
+    """Holds every timer the rows call for (no horizon), as "<work>:<request id>" -> when; and can
+    make the process die right after a chosen row was written (`die_when`)."""
+
+    horizon = timedelta(days=3650)
+
+    def __init__(self, clock: FakeClock, policy: Callable[[], Policy]) -> None:
+        self.clock = clock
+        self.policy = policy
         self.jobs: dict[str, datetime] = {}
-        self.fail_unschedule = 0
+        self._die: tuple[Callable[[Request], bool], BaseException] | None = None
 
-    def schedule_apply(self, request_id: str, at: datetime) -> None:
-        self.jobs[f"apply:{request_id}"] = at
+    def die_when(self, written: Callable[[Request], bool], error: BaseException) -> None:
+        """Once, raise `error` right after a row for which `written` is true was stored."""
+        self._die = (written, error)
 
-    def schedule_revert(self, request_id: str, at: datetime) -> None:
-        self.jobs[f"revert:{request_id}"] = at
-
-    def schedule_reminder(self, request_id: str, at: datetime) -> None:
-        self.jobs[f"remind:{request_id}"] = at
-
-    def unschedule(self, request_id: str) -> None:
-        if self.fail_unschedule:
-            self.fail_unschedule -= 1
-            raise RuntimeError("the process died here")
-        for kind in ("apply", "revert", "remind"):
-            self.jobs.pop(f"{kind}:{request_id}", None)
+    def follow(self, request: Request) -> None:
+        if self._die is not None and self._die[0](request):
+            error, self._die = self._die[1], None
+            raise error
+        now = self.clock.now()
+        for work in Work:
+            self.jobs.pop(f"{work.value}:{request.id}", None)
+        for work, at in schedule.due(request, self.policy(), now).items():
+            if at > now:
+                self.jobs[f"{work.value}:{request.id}"] = at
 
 
 class FakeClock:
@@ -132,17 +146,36 @@ class FakeClock:
 
 
 class World:
-    def __init__(self, tmp_path: Path, *, approvers: frozenset[str] = frozenset({"bob@example.com"}),
+    def __init__(self, tmp_path: Path | None = None, *, approvers: frozenset[str] = frozenset({"bob@example.com"}),
                  room: str | None = None) -> None:
-        self.store = SqlStore(make_engine(f"sqlite:///{tmp_path}/unit.db"))
-        self.store.create_schema()
+        self.stores = memory_stores()
         self.webex = FakeWebex()
-        self.scheduler = FakeScheduler()
         self.clock = FakeClock()
-        self.service = InterceptService(
-            webex=self.webex, store=self.store, scheduler=self.scheduler, clock=self.clock,
-            policy=Policy(approvers=approvers, approval_room_id=room, default_zone="UTC", max_days=30), bot=BOT)
+        self.policy = Policy(approvers=approvers, approval_room_id=room, default_zone="UTC", max_days=30)
+        self.timers = FakeTimers(self.clock, lambda: self.service.policy)
+        self.service = self._service()
         self._ids = itertools.count(1)
+
+    def _service(self) -> InterceptService:
+        return InterceptService(webex=self.webex, stores=self.stores, presenter=CardPresenter(), clock=self.clock,
+                                policy=self.policy, bot=BOT, timers=self.timers)
+
+    @property
+    def requests(self) -> Any:
+        return self.stores.requests
+
+    @property
+    def cards(self) -> Any:
+        return self.stores.cards
+
+    def restart(self) -> InterceptService:
+        """A new process: the same rows, nothing in memory (no timers), then its start-up."""
+        self.policy = self.service.policy
+        self.stores = dataclasses.replace(self.stores, requests=MemoryRequests(self.requests.memory))
+        self.timers.jobs.clear()
+        self.service = self._service()
+        self.service.recover()
+        return self.service
 
     def say(self, person: Person, text: str, room: str = "", file: tuple[str, bytes] | None = None) -> None:
         files: tuple[str, ...] = ()
@@ -154,12 +187,13 @@ class World:
                                                 person.id, person.email, text, files=files))
 
     def live_card(self, kind: str, status: Status | None = None, person: str = "alice") -> CardRecord:
-        requests = self.store.for_person(person, [status] if status else list(Status))
-        cards = [c for r in requests for c in self.store.cards_for(r.id, kind) if c.live]
+        requests = self.requests.for_person(person, [status] if status else list(Status))
+        cards = [c for r in requests for c in self.cards.for_request(r.id, CardKind(kind)) if c.live]
         assert cards, f"no live {kind} card"
         return cards[-1]
 
     def click(self, person: Person, card: CardRecord, inputs: Mapping[str, str]) -> None:
+        assert card.message_id is not None
         self.service.handle_action(CardAction(f"a{next(self._ids)}", card.message_id, person.id, card.room_id,
                                               dict(inputs)))
 
@@ -170,13 +204,13 @@ class World:
                   "incoming.announcements.greeting": "DEFAULT", "outgoing.type": "INTERCEPT_ALL",
                   "until.date": until, "until.time": "17:00", **fields}
         self.click(ALICE, form, inputs)
-        request_id = self.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1].id
+        request_id = self.requests.for_person("alice", [Status.AWAITING_APPROVAL])[-1].id
         if approve:
             self.click(BOB, self.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
         return request_id
 
     def status(self, request_id: str) -> Status:
-        request = self.store.get(request_id)
+        request = self.requests.get(request_id)
         assert request is not None
         return request.status
 

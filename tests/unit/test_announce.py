@@ -40,5 +40,5 @@ def test_each_row_is_told_once(tmp_path) -> None:
         world.service.announcer.flush()
         world.service.sweep()
     assert len(world.webex.sent) == told
-    assert int(world.store.get_setting(CURSOR) or 0) == max(
-        row.id for row in world.store.audit_after(0, 1000))
+    assert int(world.stores.settings.get(CURSOR) or 0) == max(
+        row.id for row in world.stores.audit.after(0, 1000))

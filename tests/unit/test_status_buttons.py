@@ -18,7 +18,7 @@ def _later(world: World) -> str:
     world.click(ALICE, world.live_card("form", Status.FORM_SENT),
                 {**SUBMIT, "from.date": "2026-12-07", "from.time": "00:00",
                  "until.date": "2026-12-11", "until.time": "23:59"})
-    later = world.store.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
+    later = world.requests.for_person("alice", [Status.AWAITING_APPROVAL])[-1]
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
     assert world.status(later.id) is Status.APPROVED
     world.clock.advance(minutes=1)
@@ -35,7 +35,7 @@ def test_cancel_while_extension_applying(tmp_path) -> None:
     world.say(ALICE, "extend until 2026-12-03 20:00")
     world.webex.faults["get"] = [transient()]  # the takeover's apply is retried
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
-    applying = world.store.for_person("alice", [Status.APPLYING])
+    applying = world.requests.for_person("alice", [Status.APPLYING])
     assert applying
     world.say(ALICE, "status")
     card = world.webex.sent[-1]["card"]
@@ -49,7 +49,7 @@ def test_cancel_while_reverting(tmp_path) -> None:
     later = _later(world)
     world.say(ALICE, "extend until 2026-12-03 20:00")
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
-    ext = world.store.for_person("alice", [Status.ACTIVE])[-1]
+    ext = world.requests.for_person("alice", [Status.ACTIVE])[-1]
     world.webex.faults["put"] = [transient()]
     world.clock.at = ext.end_at
     world.service.sweep()  # the end comes; Webex refuses the revert once: it is retried
@@ -76,7 +76,7 @@ def test_end_now_after_extension_approved(tmp_path) -> None:
     rec = world.live_card("status")
     world.say(ALICE, "extend until 2026-12-06 12:00")
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
-    ext = world.store.for_person("alice", [Status.ACTIVE])[-1]
+    ext = world.requests.for_person("alice", [Status.ACTIVE])[-1]
     assert world.status(first) is Status.REPLACED
     world.click(ALICE, rec, {"intent": "end"})
     assert world.status(ext.id) is not Status.ACTIVE
@@ -104,7 +104,7 @@ def test_cancel_during_takeover_apply_approvers_not_told(tmp_path) -> None:
     world.say(ALICE, "extend until 2026-12-06 12:00")
     world.webex.faults["get"] = [transient()]
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
-    assert world.store.for_person("alice", [Status.APPLYING])
+    assert world.requests.for_person("alice", [Status.APPLYING])
     before = len(world.webex.sent)
     world.say(ALICE, "end now")
     assert world.webex.settings["alice"].enabled is False
@@ -128,12 +128,12 @@ def test_end_now_on_a_status_card_does_not_wait_for_other_peoples_locks(tmp_path
 
     world = World(tmp_path)
     first = world.request_and_approve()
-    ended = dataclasses.replace(world.store.get(first), id="carol-ended", person_id="carol",
+    ended = dataclasses.replace(world.requests.get(first), id="carol-ended", person_id="carol",
                                 person_email="carol@example.com", status=Status.REVERTED)
     waiting = dataclasses.replace(ended, id="carol-extension", status=Status.AWAITING_APPROVAL,
                                   extends_id="carol-ended")
-    world.store.add_request(ended)
-    world.store.add_request(waiting)  # Carol's extension of an intercept that is over: the sweep's job
+    world.requests.add(ended)
+    world.requests.add(waiting)  # Carol's extension of an intercept that is over: the sweep's job
     world.say(ALICE, "status")
     card = world.live_card("status")
     clicked = threading.Event()
@@ -142,7 +142,7 @@ def test_end_now_on_a_status_card_does_not_wait_for_other_peoples_locks(tmp_path
         world.click(ALICE, card, {"intent": "end"})
         clicked.set()
 
-    with world.service.locks("carol"):  # Carol's own work is under way
+    with world.service.core.locks("carol"):  # Carol's own work is under way
         threading.Thread(target=click, daemon=True).start()
         assert clicked.wait(10), "Alice's End now waited for Carol's lock"
     assert world.status(first) is Status.REVERTED

@@ -1,29 +1,54 @@
-"""The store: compare-and-set moves, aware UTC times, history, cards and the inbox."""
+"""The stores: one contract (compare-and-set moves with their audit rows, aware UTC times, history,
+what is due by an index, cards, people, greetings, settings) held by the SQL stores on SQLite and by
+the in-memory ones the flow tests use; then what only the database does (the inbox, the append-only
+audit log, the lease, the schema of earlier versions). The same contract on PostgreSQL:
+tests/pg/test_store_on_postgres.py."""
+
+from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.adapters.store import SqlStores
+from bot.adapters.store.memory import memory_stores
 from bot.domain.model import InterceptSettings, Request, Status
-from bot.domain.ports import CardRecord
-from bot.store import SqlStore, make_engine
+from bot.domain.stores import CardRecord, Happened, Move, Stores, Window
+from bot.domain.values import AuditEvent, CardKind, Reason, Recipient
+from bot.edge.intake import Event
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
-def request(request_id: str = "r1", status: Status = Status.AWAITING_APPROVAL) -> Request:
-    return Request(id=request_id, person_id="p1", person_email="a@example.com", person_name="A", zone="Asia/Kolkata",
-                   room_id="room", status=status, created_at=NOW, updated_at=NOW,
-                   end_at=datetime(2026, 12, 1, 12, 0, tzinfo=ZoneInfo("Asia/Kolkata")),
-                   requested=InterceptSettings(enabled=True, outgoing_destination="+14155550100"),
-                   draft={"until.date": "2026-12-01"})
+def request(request_id: str = "r1", status: Status = Status.AWAITING_APPROVAL, **changes: object) -> Request:
+    values: dict[str, object] = dict(
+        id=request_id, person_id="p1", person_email="a@example.com", person_name="A", zone="Asia/Kolkata",
+        room_id="room", status=status, created_at=NOW, updated_at=NOW,
+        end_at=datetime(2026, 12, 1, 12, 0, tzinfo=ZoneInfo("Asia/Kolkata")),
+        requested=InterceptSettings(enabled=True, outgoing_destination="+14155550100"),
+        draft={"until.date": "2026-12-01"})
+    values.update(changes)
+    return Request(**values)  # type: ignore[arg-type]
 
 
-def test_a_request_round_trips_with_aware_utc_times(store: SqlStore) -> None:
-    store.add_request(request())
-    got = store.get("r1")
+@pytest.fixture(params=["memory", "sqlite"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
+    if request.param == "memory":
+        return memory_stores()
+    sql = SqlStores.at(f"sqlite:///{tmp_path}/contract.db")
+    sql.create_schema()
+    return sql.domain()
+
+
+# ---------------------------------------------------------------------------------------------- the contract
+
+
+def test_a_request_round_trips_with_aware_utc_times(stores: Stores) -> None:
+    stores.requests.add(request())
+    got = stores.requests.get("r1")
     assert got is not None
     assert got.end_at == datetime(2026, 12, 1, 6, 30, tzinfo=UTC)
     assert got.end_at.tzinfo is not None and got.created_at.utcoffset() == timedelta(0)
@@ -31,34 +56,40 @@ def test_a_request_round_trips_with_aware_utc_times(store: SqlStore) -> None:
     assert got.draft == {"until.date": "2026-12-01"}
 
 
-def test_a_naive_datetime_is_refused(store: SqlStore) -> None:
+def test_a_naive_datetime_is_refused(stores: Stores) -> None:
     with pytest.raises(Exception, match="naive"):
-        store.add_request(Request(**{**request().__dict__, "created_at": datetime(2026, 1, 1)}))
+        stores.requests.add(request(created_at=datetime(2026, 1, 1)))
 
 
-def test_move_is_compare_and_set_and_records_history(store: SqlStore) -> None:
-    store.add_request(request())
-    moved = store.move("r1", Status.AWAITING_APPROVAL, Status.APPROVED, now=NOW, actor_id="bob",
-                       changes={"decided_by_name": "Bob"})
+def test_move_is_compare_and_set_and_records_history_with_its_reason(stores: Stores) -> None:
+    stores.requests.add(request())
+    moved = stores.requests.move("r1", Status.AWAITING_APPROVAL, Status.APPROVED, now=NOW, actor_id="bob",
+                                 reason=Reason.DECIDED, note="fine by me", changes={"decided_by_name": "Bob"})
     assert moved is not None and moved.status is Status.APPROVED and moved.decided_by_name == "Bob"
-    assert store.move("r1", Status.AWAITING_APPROVAL, Status.REJECTED, now=NOW) is None
-    assert store.get("r1").status is Status.APPROVED  # type: ignore[union-attr]
-    assert [(h.source, h.target, h.actor_id) for h in store.history("r1")] == [
-        (None, Status.AWAITING_APPROVAL, "p1"), (Status.AWAITING_APPROVAL, Status.APPROVED, "bob")]
+    assert stores.requests.move("r1", Status.AWAITING_APPROVAL, Status.REJECTED, now=NOW,
+                                reason=Reason.DECIDED) is None
+    assert stores.requests.get("r1").status is Status.APPROVED  # type: ignore[union-attr]
+    assert [(h.source, h.target, h.actor_id, h.reason, h.note) for h in stores.requests.history("r1")] == [
+        (None, Status.AWAITING_APPROVAL, "p1", Reason.REQUESTED, "requested"),
+        (Status.AWAITING_APPROVAL, Status.APPROVED, "bob", Reason.DECIDED, "fine by me")]
 
 
-def test_racing_moves_let_exactly_one_win(tmp_path) -> None:
-    store = SqlStore(make_engine(f"sqlite:///{tmp_path}/race.db"))
-    store.create_schema()
+def test_a_move_the_state_machine_does_not_have_is_refused(stores: Stores) -> None:
+    stores.requests.add(request())
+    with pytest.raises(ValueError, match="no move"):
+        stores.requests.move("r1", Status.AWAITING_APPROVAL, Status.ACTIVE, now=NOW, reason=Reason.ON)
+
+
+def test_racing_moves_let_exactly_one_win(stores: Stores) -> None:
     for number in range(20):
-        store.add_request(request(f"r{number}"))
+        stores.requests.add(request(f"r{number}"))
     wins: list[tuple[str, Status]] = []
     barrier = threading.Barrier(4)
 
     def decide(target: Status) -> None:
         barrier.wait()
         for number in range(20):
-            if store.move(f"r{number}", Status.AWAITING_APPROVAL, target, now=NOW):
+            if stores.requests.move(f"r{number}", Status.AWAITING_APPROVAL, target, now=NOW, reason=Reason.DECIDED):
                 wins.append((f"r{number}", target))
 
     threads = [threading.Thread(target=decide, args=(t,)) for t in
@@ -69,44 +100,124 @@ def test_racing_moves_let_exactly_one_win(tmp_path) -> None:
         thread.join()
     assert sorted(w[0] for w in wins) == sorted(f"r{n}" for n in range(20))
     for request_id, target in wins:
-        assert store.get(request_id).status is target  # type: ignore[union-attr]
-        assert len(store.history(request_id)) == 2
+        assert stores.requests.get(request_id).status is target  # type: ignore[union-attr]
+        assert len(stores.requests.history(request_id)) == 2
 
 
-def test_change_only_applies_in_the_expected_state(store: SqlStore) -> None:
-    store.add_request(request(status=Status.APPLYING))
+def test_moves_together_are_all_or_nothing_and_what_happened_goes_with_a_move(stores: Stores) -> None:
+    stores.requests.add(request("old", Status.ACTIVE))
+    stores.requests.add(request("new", Status.APPLYING))
+    lost = stores.requests.move_together([Move("old", Status.ACTIVE, Status.REPLACED, Reason.TAKEN_OVER),
+                                          Move("new", Status.APPROVED, Status.APPLYING, Reason.APPLYING)], now=NOW)
+    assert lost is None
+    assert stores.requests.get("old").status is Status.ACTIVE  # type: ignore[union-attr]
+    moved = stores.requests.move_together([
+        Move("old", Status.ACTIVE, Status.REPLACED, Reason.TAKEN_OVER),
+        Move("new", Status.APPLYING, Status.APPLYING, Reason.TAKES_OVER, "takes over old",
+             changes={"replaces_id": "old"}),
+    ], now=NOW)
+    assert moved is not None and moved[1].replaces_id == "old"
+    assert stores.requests.move("new", Status.APPLYING, Status.ACTIVE, now=NOW, reason=Reason.ON,
+                                happened=Happened(AuditEvent.APPLIED, tracking_id="T1",
+                                                  detail={"after": InterceptSettings(enabled=True)}))
+    rows = [row for row in stores.audit.after(0, 100) if row.request_id == "new"]
+    assert [(r.event, r.target, r.reason) for r in rows] == [
+        (AuditEvent.STATUS, Status.APPLYING, Reason.REQUESTED), (AuditEvent.STATUS, Status.APPLYING, Reason.TAKES_OVER),
+        (AuditEvent.APPLIED, None, None), (AuditEvent.STATUS, Status.ACTIVE, Reason.ON)]
+    assert rows[1].note == "takes over old" and rows[2].detail["after"]["enabled"] is True
+
+
+def test_change_only_applies_in_the_expected_state(stores: Stores) -> None:
+    stores.requests.add(request(status=Status.APPLYING))
     snapshot = InterceptSettings(enabled=True, file_name="old.wav")
-    changed = store.change("r1", Status.APPLYING, now=NOW, changes={"snapshot": snapshot})
+    changed = stores.requests.change("r1", Status.APPLYING, now=NOW, changes={"snapshot": snapshot})
     assert changed is not None and changed.snapshot == snapshot
-    assert store.change("r1", Status.ACTIVE, now=NOW, changes={"error": "x"}) is None
+    assert stores.requests.change("r1", Status.ACTIVE, now=NOW, changes={"error": "x"}) is None
 
 
-def test_cards_are_retired_once(store: SqlStore) -> None:
-    store.add_card(CardRecord("m1", "r1", "approval", "room", "bob@example.com", True))
-    assert store.card("m1") == CardRecord("m1", "r1", "approval", "room", "bob@example.com", True)
-    assert store.retire_card("m1") is True
-    assert store.retire_card("m1") is False
-    assert store.cards_for("r1", "approval")[0].live is False
+def test_every_write_is_told_to_the_watchers_after_it_is_stored(stores: Stores) -> None:
+    seen: list[tuple[str, Status]] = []
+    stores.requests.watch(lambda r: seen.append((r.id, r.status)))
+    stores.requests.add(request())
+    stores.requests.move("r1", Status.AWAITING_APPROVAL, Status.APPROVED, now=NOW, reason=Reason.DECIDED)
+    stores.requests.move("r1", Status.AWAITING_APPROVAL, Status.REJECTED, now=NOW, reason=Reason.DECIDED)  # lost
+    stores.requests.change("r1", Status.APPROVED, now=NOW, changes={"reason": "x"})
+    assert seen == [("r1", Status.AWAITING_APPROVAL), ("r1", Status.APPROVED), ("r1", Status.APPROVED)]
 
 
-def test_inbox_claims_each_event_once_and_requeues_unfinished(store: SqlStore) -> None:
-    assert store.inbox_add("messages:1", b"{}", NOW) is True
-    assert store.inbox_add("messages:1", b"{}", NOW) is False
-    assert store.inbox_claim(NOW) == ("messages:1", "{}")
-    assert store.inbox_claim(NOW) is None
-    assert store.inbox_requeue_unfinished() == 1
-    assert store.inbox_claim(NOW) == ("messages:1", "{}")
-    store.inbox_finish("messages:1", error="busy", retry_at=NOW + timedelta(seconds=30))
-    assert store.inbox_claim(NOW) is None
-    assert store.inbox_claim(NOW + timedelta(seconds=31)) == ("messages:1", "{}")
-    store.inbox_finish("messages:1")
-    assert store.inbox_counts() == {"done": 1}
+def test_what_is_due_is_found_by_status_and_time(stores: Stores) -> None:
+    stores.requests.add(request("ends-soon", Status.ACTIVE, end_at=NOW + timedelta(minutes=5)))
+    stores.requests.add(request("ends-later", Status.ACTIVE, end_at=NOW + timedelta(days=5)))
+    stores.requests.add(request("approved-now", Status.APPROVED, start_at=None))
+    stores.requests.add(request("approved-later", Status.APPROVED, start_at=NOW + timedelta(days=1)))
+    stores.requests.add(request("done", Status.REVERTED, end_at=NOW - timedelta(days=1)))
+    soon = NOW + timedelta(minutes=10)
+    found = stores.requests.timed([Window(frozenset({Status.ACTIVE}), "end_at", soon),
+                                   Window(frozenset({Status.APPROVED}), "start_at", soon, unset=True),
+                                   Window(frozenset({Status.ACTIVE, Status.APPROVED}), "end_at", soon)])
+    assert sorted(r.id for r in found) == ["approved-now", "ends-soon"]
 
 
-def test_the_audit_log_is_append_only(store: SqlStore) -> None:
-    store.add_request(request())
-    store.audit(request(), "applied", now=NOW, detail={"after": InterceptSettings(enabled=True)}, tracking_id="T1")
-    rows = store.audit_rows(person="a@example.com")
+def test_cards_are_withdrawn_once_and_a_refused_one_has_no_message(stores: Stores) -> None:
+    bob = Recipient.approver("Bob@example.com")
+    stores.cards.add(CardRecord("m1", "r1", CardKind.APPROVAL, "room", bob, True))
+    stores.cards.add(CardRecord(None, "r1", CardKind.APPROVAL, "", Recipient.room("space"), False))
+    stores.cards.add(CardRecord("m2", "r1", CardKind.FORM, "dm", Recipient.requester("p1"), True))
+    assert stores.cards.get("m1") == CardRecord("m1", "r1", CardKind.APPROVAL, "room",
+                                                Recipient.approver("bob@example.com"), True)
+    assert stores.cards.withdrawn("m1") is True
+    assert stores.cards.withdrawn("m1") is False
+    approvals = stores.cards.for_request("r1", CardKind.APPROVAL)
+    assert [(c.message_id, c.recipient, c.live) for c in approvals] == [
+        ("m1", bob, False), (None, Recipient.room("space"), False)]
+    assert [c.message_id for c in stores.cards.live([CardKind.FORM, CardKind.APPROVAL])] == ["m2"]
+
+
+def test_people_greetings_and_settings(stores: Stores) -> None:
+    stores.people.remember("Ann@Example.com", "ann-id")
+    stores.people.remember("ann@example.com", "ann-new-id")
+    assert stores.people.known("ANN@example.com") == "ann-new-id" and stores.people.known("x@example.com") is None
+    stores.greetings.save("r1", "a.wav", b"RIFF1")
+    stores.greetings.save("r1", "b.wav", b"RIFF2")
+    stores.greetings.save("r2", "c.wav", b"RIFF3")
+    stores.greetings.drop("r2")
+    assert stores.greetings.get("r1") == ("b.wav", b"RIFF2") and stores.greetings.held() == ["r1"]
+    stores.settings.set("k", "1")
+    stores.settings.set("k", "2")
+    assert stores.settings.get("k") == "2" and stores.settings.get("none") is None
+
+
+def test_greetings_uploaded_are_read_from_the_audit_log(stores: Stores) -> None:
+    stores.requests.add(request("r1"))
+    stores.requests.add(request("r2"))
+    stores.audit.record(request("r1"), Happened(AuditEvent.GREETING_UPLOADED, detail={"file": "a.wav"}), now=NOW)
+    assert stores.audit.greetings_uploaded("p1") == {"a.wav"}
+    assert stores.audit.greeting_uploaded("r1") and not stores.audit.greeting_uploaded("r2")
+
+
+# ---------------------------------------------------------------------------------------------- the database only
+
+
+def test_inbox_claims_each_event_once_and_requeues_unfinished(store: SqlStores) -> None:
+    event = Event("messages", "1")
+    assert store.inbox.add(event, b"{}", NOW) is True
+    assert store.inbox.add(event, b"{}", NOW) is False
+    assert store.inbox.claim(NOW) == event
+    assert store.inbox.claim(NOW) is None
+    assert store.inbox.requeue_unfinished() == 1
+    assert store.inbox.claim(NOW) == event
+    store.inbox.finish(event, error="busy", retry_at=NOW + timedelta(seconds=30))
+    assert store.inbox.claim(NOW) is None
+    assert store.inbox.claim(NOW + timedelta(seconds=31)) == event
+    store.inbox.finish(event)
+    assert store.inbox.counts() == {"done": 1}
+
+
+def test_the_audit_log_is_append_only(store: SqlStores) -> None:
+    store.requests.add(request())
+    store.audit.record(request(), Happened(AuditEvent.APPLIED, detail={"after": InterceptSettings(enabled=True)},
+                                           tracking_id="T1"), now=NOW)
+    rows = store.audit.rows(person="a@example.com")
     assert [(r["event"], r["target"], r["tracking_id"]) for r in rows] == [
         ("status", "awaiting_approval", None), ("applied", None, "T1")]
     assert rows[1]["detail"]["after"]["enabled"] is True
@@ -114,13 +225,13 @@ def test_the_audit_log_is_append_only(store: SqlStore) -> None:
         connection.exec_driver_sql("UPDATE audit_log SET note = 'rewritten'")
     with store.engine.begin() as connection, pytest.raises(Exception, match="append-only"):
         connection.exec_driver_sql("DELETE FROM audit_log")
-    assert len(store.audit_rows()) == 2
+    assert len(store.audit.rows()) == 2
 
 
-def test_one_scheduler_lease_per_database(store: SqlStore) -> None:
-    from bot.lease import Lease
+def test_one_scheduler_lease_per_database(store: SqlStores) -> None:
+    from bot.adapters.lease import Lease
 
-    first, second = Lease(store, ttl=timedelta(seconds=90)), Lease(store, ttl=timedelta(seconds=90))
+    first, second = Lease(store.settings, ttl=timedelta(seconds=90)), Lease(store.settings, ttl=timedelta(seconds=90))
     second.me = second.me.__class__("other-owner", "another-host", 4242, second.me.expires)
     assert first.take(NOW) is None
     assert first.take(NOW + timedelta(seconds=30)) is None  # renewing
@@ -132,37 +243,54 @@ def test_one_scheduler_lease_per_database(store: SqlStore) -> None:
     assert first.take(NOW + timedelta(seconds=123)) is None
 
 
-def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(store: SqlStore) -> None:
+def test_a_lease_of_a_dead_process_on_this_host_is_taken_at_once(store: SqlStores) -> None:
     import subprocess
     import sys
 
-    from bot.lease import Lease
+    from bot.adapters.lease import Lease
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    ghost = Lease(store, ttl=timedelta(hours=1))
+    ghost = Lease(store.settings, ttl=timedelta(hours=1))
     ghost.me = ghost.me.__class__("ghost", ghost.me.host, int(dead.stdout), ghost.me.expires)
     assert ghost.take(NOW) is None
-    assert Lease(store, ttl=timedelta(hours=1)).take(NOW + timedelta(seconds=1)) is None
+    assert Lease(store.settings, ttl=timedelta(hours=1)).take(NOW + timedelta(seconds=1)) is None
 
 
-def test_greetings_are_kept_only_while_their_request_may_still_be_applied(store: SqlStore) -> None:
-    for request_id, status in (("open", Status.AWAITING_APPROVAL), ("applying", Status.APPLYING),
-                               ("done", Status.ACTIVE), ("gone", Status.CANCELLED)):
-        store.add_request(request(request_id, status))
-        store.save_greeting(request_id, f"{request_id}.wav", b"RIFF")
-    assert store.drop_greetings([Status.AWAITING_APPROVAL, Status.APPLYING]) == 2
-    assert [store.greeting(r) is not None for r in ("open", "applying", "done", "gone")] == [True, True, False, False]
-
-
-def test_old_inbox_payloads_are_emptied_and_their_keys_kept(store: SqlStore) -> None:
-    store.inbox_add("messages:old", b'{"id": "old"}', NOW - timedelta(days=8))
-    store.inbox_add("messages:new", b'{"id": "new"}', NOW)
+def test_old_inbox_payloads_are_emptied_and_their_keys_kept(store: SqlStores) -> None:
+    store.inbox.add(Event("messages", "old"), b'{"id": "old"}', NOW - timedelta(days=8))
+    store.inbox.add(Event("messages", "new"), b'{"id": "new"}', NOW)
     for _ in range(2):
-        claimed = store.inbox_claim(NOW)
+        claimed = store.inbox.claim(NOW)
         assert claimed is not None
-        store.inbox_finish(claimed[0])
-    assert store.inbox_prune(NOW - timedelta(days=7)) == 1
-    assert store.inbox_add("messages:old", b'{"id": "old"}', NOW) is False  # a late redelivery is still known
+        store.inbox.finish(claimed)
+    assert store.inbox.prune(NOW - timedelta(days=7)) == 1
+    assert store.inbox.add(Event("messages", "old"), b'{"id": "old"}', NOW) is False  # a late redelivery is known
     with store.engine.connect() as connection:
         payloads = dict(connection.exec_driver_sql("SELECT key, payload FROM webhook_inbox").all())
     assert payloads == {"messages:old": "", "messages:new": '{"id": "new"}'}
+
+
+def test_a_database_of_an_earlier_version_keeps_working(tmp_path: Path) -> None:
+    """Rows written before this layout (notes without reasons, `pending` cards tagged by email, a
+    table of pickled scheduler jobs) are read as they meant, and the indexes on the times are added."""
+    url = f"sqlite:///{tmp_path}/earlier.db"
+    store = SqlStores.at(url)
+    store.create_schema()
+    with store.engine.begin() as connection:
+        for index in ("start_at", "end_at", "retry_at", "updated_at"):
+            connection.exec_driver_sql(f"DROP INDEX ix_intercept_requests_status_{index}")
+        connection.exec_driver_sql("CREATE TABLE scheduler_jobs (id VARCHAR(191) PRIMARY KEY)")
+    store.requests.add(request(status=Status.FORM_SENT))
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO audit_log (at, request_id, person_id, event, source, target, note) VALUES "
+            "('2026-11-27T09:00:00.000000+00:00', 'r1', 'p1', 'status', 'form_sent', 'cancelled', "
+            "'cancelled from the form')")
+        connection.exec_driver_sql(
+            "INSERT INTO card_messages VALUES ('m9', 'r1', 'approval', 'dm', 'bob@example.com#pending-1a2b', 1)")
+    SqlStores.at(url).create_schema()  # the next start
+    assert store.requests.history("r1")[-1].reason is Reason.FORM_CANCELLED
+    assert store.cards.get("m9").recipient == Recipient.approver("bob@example.com")  # type: ignore[union-attr]
+    with store.engine.connect() as connection:
+        names = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master")}
+    assert "scheduler_jobs" not in names and "ix_intercept_requests_status_end_at" in names

@@ -9,9 +9,9 @@ from email.utils import format_datetime
 
 import pytest
 
+from bot.adapters.webex import RetryPolicy, WebexClient, retry_after_seconds
 from bot.domain.model import InterceptSettings
 from bot.domain.ports import WebexError
-from bot.webex import RetryPolicy, WebexClient, retry_after_seconds
 from webex_emulator import WebexEmulator
 
 BOT, ADMIN = "bot-token-unit-1234", "admin-token-unit-5678"

@@ -1,9 +1,12 @@
-"""Worker threads that process stored webhook events, at least once and in arrival order per claim.
+"""Worker threads that process the inbox's events, at least once and in arrival order per claim.
 
 An event is claimed with a compare-and-set (pending -> processing), handled, then marked done. An
 event whose handling hit a transient Webex failure goes back to pending with a backoff; one that
 keeps failing, or fails for good, is marked failed with its error. At start-up, events a dead
 process left in `processing` go back to pending.
+
+Handling an event (`Dispatcher`): fetch the message or card action it names (a webhook carries ids
+only), and hand the typed event to the service.
 """
 
 from __future__ import annotations
@@ -14,21 +17,40 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.domain.ports import WebexError
+from bot.domain.ports import CardAction, ChatMessage, WebexError
+from bot.edge.intake import Event, Inbox
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 
 
-class InboxStore(Protocol):
-    def inbox_claim(self, now: datetime) -> tuple[str, str] | None: ...
-    def inbox_finish(self, key: str, *, error: str = "", retry_at: datetime | None = None) -> None: ...
-    def inbox_attempts(self, key: str) -> int: ...
+class Fetcher(Protocol):
+    def message(self, message_id: str) -> ChatMessage: ...
+    def action(self, action_id: str) -> CardAction: ...
+
+
+class Handler(Protocol):
+    def handle_message(self, message: ChatMessage) -> None: ...
+    def handle_action(self, action: CardAction) -> None: ...
+
+
+class Dispatcher:
+    """An event, fetched and typed, to the service."""
+
+    def __init__(self, *, webex: Fetcher, handler: Handler) -> None:
+        self.webex = webex
+        self.handler = handler
+
+    def dispatch(self, event: Event) -> None:
+        if event.resource == "messages":
+            self.handler.handle_message(self.webex.message(event.id))
+        elif event.resource == "attachmentActions":
+            self.handler.handle_action(self.webex.action(event.id))
 
 
 class Worker:
-    def __init__(self, *, store: InboxStore, handle: Callable[[str], None], now: Callable[[], datetime],
+    def __init__(self, *, store: Inbox, handle: Callable[[Event], None], now: Callable[[], datetime],
                  threads: int = 4, idle_wait: float = 1.0) -> None:
         self.store = store
         self.handle = handle
@@ -60,26 +82,25 @@ class Worker:
 
     def run_once(self) -> bool:
         """Process one due event; False when there was none."""
-        claimed = self.store.inbox_claim(self.now())
-        if claimed is None:
+        event = self.store.claim(self.now())
+        if event is None:
             return False
-        key, payload = claimed
         try:
-            self.handle(payload)
+            self.handle(event)
         except WebexError as error:
-            attempts = self.store.inbox_attempts(key)
+            attempts = self.store.attempts(event)
             if error.transient and attempts < MAX_ATTEMPTS:
                 delay = timedelta(seconds=min(2 ** attempts, 300))
-                log.warning("event %s: %s; trying again in %s", key, error, delay)
-                self.store.inbox_finish(key, error=str(error), retry_at=self.now() + delay)
+                log.warning("event %s %s: %s; trying again in %s", event.resource, event.id, error, delay)
+                self.store.finish(event, error=str(error), retry_at=self.now() + delay)
             else:
-                log.error("event %s failed for good: %s", key, error)
-                self.store.inbox_finish(key, error=str(error))
+                log.error("event %s %s failed for good: %s", event.resource, event.id, error)
+                self.store.finish(event, error=str(error))
         except Exception as error:  # a bug must not kill the worker or block the queue
-            log.exception("event %s could not be processed", key)
-            self.store.inbox_finish(key, error=f"{type(error).__name__}: {error}")
+            log.exception("event %s %s could not be processed", event.resource, event.id)
+            self.store.finish(event, error=f"{type(error).__name__}: {error}")
         else:
-            self.store.inbox_finish(key)
+            self.store.finish(event)
         return True
 
     def _loop(self) -> None:

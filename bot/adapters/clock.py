@@ -15,8 +15,8 @@ OFFSET_KEY = "sandbox_clock_offset"
 
 
 class SettingsStore(Protocol):
-    def get_setting(self, key: str) -> str | None: ...
-    def set_setting(self, key: str, value: str) -> None: ...
+    def get(self, key: str) -> str | None: ...
+    def set(self, key: str, value: str) -> None: ...
 
 
 class SystemClock:
@@ -52,14 +52,14 @@ class SandboxClock(SystemClock):
         return at - self.offset
 
     def refresh(self) -> None:
-        raw = self._store.get_setting(OFFSET_KEY)
+        raw = self._store.get(OFFSET_KEY)
         with self._lock:
             self._offset = timedelta(seconds=float(raw)) if raw else timedelta(0)
 
 
 def advance(store: SettingsStore, seconds: float) -> timedelta:
     """Move the sandbox clock forward; returns the new offset."""
-    raw = store.get_setting(OFFSET_KEY)
+    raw = store.get(OFFSET_KEY)
     offset = (float(raw) if raw else 0.0) + seconds
-    store.set_setting(OFFSET_KEY, repr(offset))
+    store.set(OFFSET_KEY, repr(offset))
     return timedelta(seconds=offset)

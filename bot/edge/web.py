@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from bot.events import MAX_BODY, Receiver
+from bot.edge.intake import MAX_BODY, Receiver
 
 
 def create_web_app(*, receiver: Callable[[], Receiver | None], health: Callable[[], dict[str, Any]]) -> Flask:

@@ -1,10 +1,11 @@
-"""Webhook deliveries: verify, record, then (off the request thread) fetch and route.
+"""Event intake: a webhook delivery is verified, the bot's own events are dropped (here, and
+nowhere else), and the event is recorded once in the inbox; workers (`bot.edge.worker`) take it
+from there.
 
-`Receiver.receive` is all the webhook endpoint does: check the signature on the raw bytes, drop
-the bot's own events, store the event once (keyed by resource and `data.id`, so a redelivery is
-recognised) and answer. It never calls Webex: a delivery is answered in milliseconds.
-`Dispatcher.dispatch` runs in a worker thread: it fetches the message or card action by id (a
-webhook carries ids only) and hands the typed event to the service.
+`Receiver.receive` is all the webhook endpoint does: check the signature on the raw bytes, read
+the envelope once, drop the bot's own events, store the event once (keyed by resource and
+`data.id`, so a redelivery is recognised) and answer. It never calls Webex: a delivery is answered
+in milliseconds.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.domain.ports import CardAction, ChatMessage, Webex
-
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024  # a real delivery is well under 2 KB
@@ -32,8 +31,24 @@ class Answer:
     text: str
 
 
+@dataclass(frozen=True)
+class Event:
+    """An event to handle: what Webex said happened (`messages` or `attachmentActions`) and the id
+    of the message or card action, which the worker fetches."""
+
+    resource: str
+    id: str
+
+
 class Inbox(Protocol):
-    def inbox_add(self, key: str, payload: bytes | str, now: datetime) -> bool: ...
+    """Events received and not handled yet; each is kept once, whichever way it came."""
+
+    def add(self, event: Event, payload: bytes | str, now: datetime) -> bool:
+        """False when the event was received before (a redelivery)."""
+
+    def claim(self, now: datetime) -> Event | None: ...
+    def finish(self, event: Event, *, error: str = "", retry_at: datetime | None = None) -> None: ...
+    def attempts(self, event: Event) -> int: ...
 
 
 def signature(secret: bytes, raw: bytes) -> str:
@@ -68,7 +83,7 @@ class Receiver:
             return Answer(202, "ignored: not an event this bot handles")
         if self._bot_id in (envelope.get("actorId"), data.get("personId")):
             return Answer(200, "ignored: the bot's own event")
-        if not self._inbox.inbox_add(f"{resource}:{data['id']}", raw, self._now()):
+        if not self._inbox.add(Event(resource, data["id"]), raw, self._now()):
             return Answer(200, "duplicate: already received")
         self._wake()
         return Answer(202, "accepted")
@@ -94,29 +109,3 @@ def _envelope(raw: bytes) -> dict[str, Any] | None:
     except UnicodeEncodeError:
         return None
     return envelope
-
-
-class Handler(Protocol):
-    def handle_message(self, message: ChatMessage) -> None: ...
-    def handle_action(self, action: CardAction) -> None: ...
-
-
-class Dispatcher:
-    """Turns a stored envelope into a typed event and routes it."""
-
-    def __init__(self, *, webex: Webex, handler: Handler, bot_id: str) -> None:
-        self.webex = webex
-        self.handler = handler
-        self.bot_id = bot_id
-
-    def dispatch(self, payload: str) -> None:
-        envelope = json.loads(payload)
-        resource, data = envelope["resource"], envelope["data"]
-        if resource == "messages":
-            message = self.webex.message(data["id"])
-            if message.person_id != self.bot_id:
-                self.handler.handle_message(message)
-        elif resource == "attachmentActions":
-            action = self.webex.action(data["id"])
-            if action.person_id != self.bot_id:
-                self.handler.handle_action(action)

@@ -21,7 +21,7 @@ LEASE_KEY = "scheduler_lease"
 
 
 class LeaseStore(Protocol):
-    def swap_setting(self, key: str, change: Callable[[str | None], str | None]) -> str | None: ...
+    def swap(self, key: str, change: Callable[[str | None], str | None]) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,11 @@ class Lease:
             return json.dumps({"owner": self.me.owner, "host": self.me.host, "pid": self.me.pid,
                                "expires": (now + self.ttl).isoformat()})
 
-        self.store.swap_setting(LEASE_KEY, update)
+        self.store.swap(LEASE_KEY, update)
         return blocker[0] if blocker else None
 
     def release(self) -> None:
-        self.store.swap_setting(LEASE_KEY, lambda raw: None if (h := _read(raw)) and h.owner == self.me.owner
+        self.store.swap(LEASE_KEY, lambda raw: None if (h := _read(raw)) and h.owner == self.me.owner
                                 else raw)
 
     def _gone(self, holder: Holder) -> bool:

@@ -1,0 +1,55 @@
+"""All state, in SQLAlchemy tables (SQLite by default, PostgreSQL by URL), split by what it keeps;
+and the same stores in memory, for the flow tests (`memory`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.adapters.store.audit import SqlAudit
+from bot.adapters.store.inbox import SqlInbox
+from bot.adapters.store.records import SqlCards, SqlGreetings, SqlPeople, SqlSettings
+from bot.adapters.store.requests import SqlRequests
+from bot.adapters.store.schema import Database, make_engine
+from bot.domain.stores import Stores
+
+__all__ = ["SqlStores", "make_engine"]
+
+
+@dataclass
+class SqlStores:
+    """One database: the domain's stores, and what the edge and the operator's commands use."""
+
+    db: Database
+    requests: SqlRequests
+    cards: SqlCards
+    people: SqlPeople
+    greetings: SqlGreetings
+    audit: SqlAudit
+    settings: SqlSettings
+    inbox: SqlInbox
+
+    @classmethod
+    def on(cls, engine: Engine) -> SqlStores:
+        db = Database(engine)
+        return cls(db, SqlRequests(db), SqlCards(db), SqlPeople(db), SqlGreetings(db), SqlAudit(db),
+                   SqlSettings(db), SqlInbox(db))
+
+    @classmethod
+    def at(cls, url: str) -> SqlStores:
+        return cls.on(make_engine(url))
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
+
+    def create_schema(self) -> None:
+        self.db.create_schema()
+
+    def ping(self) -> None:
+        self.db.ping()
+
+    def domain(self) -> Stores:
+        return Stores(requests=self.requests, cards=self.cards, people=self.people, greetings=self.greetings,
+                      audit=self.audit, settings=self.settings)

@@ -1,0 +1,91 @@
+"""The event inbox, on SQLAlchemy (`bot.edge.intake.Inbox`): each event kept once, claimed by one
+worker at a time (a compare-and-set), done, retried later, or failed for good."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.adapters.store.schema import Database, inbox_table
+from bot.edge.intake import Event
+
+
+def _key(event: Event) -> str:
+    return f"{event.resource}:{event.id}"  # the resource names no colon: the first one splits the key
+
+
+def _event(key: str) -> Event:
+    resource, _, event_id = key.partition(":")
+    return Event(resource, event_id)
+
+
+class SqlInbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, event: Event, payload: bytes | str, now: datetime) -> bool:
+        text = payload.decode() if isinstance(payload, bytes) else payload
+        try:
+            with self.db.write() as tx:
+                tx.execute(insert(inbox_table).values(key=_key(event), received_at=now, payload=text,
+                                                      status="pending", attempts=0, next_attempt_at=now, error=""))
+        except IntegrityError:
+            return False
+        return True
+
+    def claim(self, now: datetime) -> Event | None:
+        """Take the oldest due pending event (compare-and-set to `processing`)."""
+        with self.db.write() as tx:
+            candidates = tx.execute(
+                select(inbox_table.c.key)
+                .where(inbox_table.c.status == "pending", inbox_table.c.next_attempt_at <= now)
+                .order_by(inbox_table.c.received_at).limit(5)).all()
+            for (key,) in candidates:
+                taken = tx.execute(update(inbox_table)
+                                   .where(inbox_table.c.key == key, inbox_table.c.status == "pending")
+                                   .values(status="processing", attempts=inbox_table.c.attempts + 1))
+                if taken.rowcount == 1:
+                    return _event(str(key))
+        return None
+
+    def finish(self, event: Event, *, error: str = "", retry_at: datetime | None = None) -> None:
+        """Done (no error), failed for good (error, no retry_at), or back to pending until retry_at."""
+        status = "done" if not error else ("pending" if retry_at else "failed")
+        values: dict[str, Any] = {"status": status, "error": error[:2000]}
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        with self.db.write() as tx:
+            tx.execute(update(inbox_table).where(inbox_table.c.key == _key(event)).values(**values))
+
+    def attempts(self, event: Event) -> int:
+        with self.db.read() as connection:
+            row = connection.execute(select(inbox_table.c.attempts).where(inbox_table.c.key == _key(event))).first()
+        return int(row.attempts) if row else 0
+
+    def requeue_unfinished(self) -> int:
+        """At start-up: events a dead process was processing go back to pending."""
+        with self.db.write() as tx:
+            result = tx.execute(update(inbox_table).where(inbox_table.c.status == "processing")
+                                .values(status="pending"))
+        return int(result.rowcount)
+
+    def prune(self, before: datetime) -> int:
+        """Empty the payloads of events handled before `before`; their keys stay, so a late
+        redelivery is still recognised."""
+        with self.db.write() as tx:
+            result = tx.execute(update(inbox_table)
+                                .where(inbox_table.c.status.in_(["done", "failed"]),
+                                       inbox_table.c.received_at < before, inbox_table.c.payload != "")
+                                .values(payload=""))
+        return int(result.rowcount)
+
+    def counts(self) -> dict[str, int]:
+        with self.db.read() as connection:
+            rows = connection.execute(select(inbox_table.c.status)).all()
+        counts: dict[str, int] = {}
+        for (status,) in rows:
+            counts[status] = counts.get(status, 0) + 1
+        return counts
