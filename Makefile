@@ -24,7 +24,7 @@ run: setup
 	else exec $(BIN)/intercept-bot demo $(ARGS); fi
 
 lint: setup
-	$(BIN)/ruff check bot cards webex_emulator tests
+	$(BIN)/ruff check bot cards webex_emulator tests bench
 	$(BIN)/mypy
 
 test: lint
