@@ -10,8 +10,8 @@ at the next flushes and given up after a few; rows older than a day are passed o
 outage does not end in a flood.
 
 What a row says is decided by its typed fields (event, target, reason), never by the wording of
-its note. The requests the rows are about are taken as this thread last wrote them (`saw`), not
-read back. Answers to the person who just acted are replies (`bot.domain.outbox`); this is news.
+its note; the store hands each row over with its request as it is now. Answers to the person who
+just acted are replies (`bot.domain.outbox`); this is news.
 """
 
 from __future__ import annotations
@@ -81,17 +81,10 @@ class Announcer:
         self.policy = policy
         self._lock = threading.Lock()
         self._wanted = threading.Event()
-        self._local = threading.local()
-
-    def saw(self, request: Request) -> None:
-        """A request as this thread just wrote it: its news is told from this, not read back."""
-        self._recent()[request.id] = request
 
     def flush(self) -> None:
         """Send what the audit log has that was not told yet. Never raises, never waits: when
         another thread is flushing, it takes this call's rows too."""
-        recent = dict(self._recent())
-        self._recent().clear()
         self._wanted.set()
         while self._wanted.is_set():
             if not self._lock.acquire(blocking=False):
@@ -99,25 +92,19 @@ class Announcer:
             try:
                 while self._wanted.is_set():
                     self._wanted.clear()
-                    self._flush(recent)
+                    self._flush()
             except Exception:
                 log.exception("could not announce")
             finally:
                 self._lock.release()
 
-    def _recent(self) -> dict[str, Request]:
-        if not hasattr(self._local, "recent"):
-            self._local.recent = {}
-        recent: dict[str, Request] = self._local.recent
-        return recent
-
-    def _flush(self, known: dict[str, Request]) -> None:
+    def _flush(self) -> None:
         saved = progress = Progress.read(self.stores.settings.get(CURSOR))
         oldest = self.clock.now() - MAX_AGE
         while True:
             rows = self.stores.audit.after(progress.cursor, BATCH)
-            for row in rows:
-                news = self._news(row, known) if row.at >= oldest else []
+            for row, request in rows:
+                news = self._news(row, request) if row.at >= oldest and request is not None else []
                 done = progress.sent if progress.row == row.id else 0
                 for index in range(done, len(news)):
                     try:
@@ -142,15 +129,11 @@ class Announcer:
         self.stores.settings.set(CURSOR, str(progress))
         return progress
 
-    def _news(self, row: AuditEntry, known: dict[str, Request]) -> list[News]:
+    def _news(self, row: AuditEntry, request: Request) -> list[News]:
         handler = {AuditEvent.STATUS: self._status, AuditEvent.WEBEX_ERROR: self._webex_error,
                    AuditEvent.REVERTED: self._overwritten}.get(row.event)
         if handler is None:
-            return []  # an event nobody is told about (applied, greeting uploaded …): no read
-        request = known.get(row.request_id) or self.stores.requests.get(row.request_id)
-        if request is None:
-            return []
-        known[request.id] = request
+            return []  # an event nobody is told about (applied, greeting uploaded …)
         out: list[News] = []
         handler(row, request, out)
         return out

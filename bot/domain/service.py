@@ -4,8 +4,10 @@ A message or a card action goes to the router (`bot.domain.routing`), which hand
 requesting (phrase → form → submission), approval (decide, expire, no approver) or changes (status,
 cancel, end now, a new end, the reminder). A timer runs one kind of due work on one request, when
 its row still says it is due (`bot.domain.schedule`); the sweep runs whatever is due and lets the
-timers hold what comes soon. Whatever an entry point changed is announced when it ends
-(`bot.domain.announce`), once, by the outermost entry point when they call each other.
+timers hold what comes soon. When an entry point ends (the outermost, when they call each other),
+work that its own writes made due at once is done (an intercept that went on after its end had
+passed is reverted now, not at the next sweep), and whatever it changed is announced
+(`bot.domain.announce`).
 """
 
 from __future__ import annotations
@@ -51,13 +53,13 @@ class InterceptService:
         self.router = Router(self.core, Flows(self.requesting, self.approval, self.changes))
         self.announcer = Announcer(stores=stores, outbox=self.core.outbox, clock=clock, policy=lambda: self.policy)
         self.timers = timers
-        stores.requests.watch(self.announcer.saw)
+        stores.requests.watch(self._wrote)
         if timers is not None:
             stores.requests.watch(timers.follow)  # the timers follow the rows: written, re-armed
         self._work: dict[Work, Callable[[Request], object]] = {
             Work.REVERT: self._revert, Work.APPLY: self.lifecycle.apply, Work.REMIND: self.changes.remind,
             Work.EXPIRE: self.approval.expire}
-        self._depth = threading.local()
+        self._local = threading.local()  # per thread: how deep in entry points, and the rows written
 
     @property
     def policy(self) -> Policy:
@@ -97,13 +99,42 @@ class InterceptService:
 
     @contextmanager
     def _entry(self) -> Iterator[None]:
-        self._depth.n = getattr(self._depth, "n", 0) + 1
+        local = self._local
+        local.depth = getattr(local, "depth", 0) + 1
+        if local.depth == 1:
+            local.written = {}
+        completed = False
         try:
             yield
+            completed = True
         finally:
-            self._depth.n -= 1
-            if self._depth.n == 0:
-                self.announcer.flush()
+            local.depth -= 1
+            if local.depth == 0:
+                try:
+                    if completed:  # not after a failure: the event is tried again, the sweep comes
+                        self._due_now()
+                finally:
+                    self.announcer.flush()
+
+    def _wrote(self, request: Request) -> None:
+        if getattr(self._local, "depth", 0):
+            self._local.written[request.id] = request
+
+    def _due_now(self) -> None:
+        """Work this entry point's own writes made due at once, done now (in rounds: doing it writes)."""
+        self._local.depth += 1  # what this writes is collected for the next round
+        try:
+            for _ in range(3):
+                written, self._local.written = self._local.written, {}
+                now = self.core.clock.now()
+                due = [(work, request) for request in written.values()
+                       for work, at in schedule.due(request, self.core.policy, now).items() if at <= now]
+                if not due:
+                    return
+                for work in Work:
+                    self._run_each(work, [request for kind, request in due if kind is work])
+        finally:
+            self._local.depth -= 1
 
     # ------------------------------------------------------------------ due work
 

@@ -156,8 +156,9 @@ class AuditLog(Protocol):
     """Append-only. Status changes are written by `RequestStore.move`; this is for the rest."""
 
     def record(self, request: Request, happened: Happened, *, now: datetime, actor_id: str | None = None) -> None: ...
-    def after(self, after_id: int, limit: int) -> list[AuditEntry]:
-        """Rows after `after_id`, oldest first (what is left to announce)."""
+    def after(self, after_id: int, limit: int) -> list[tuple[AuditEntry, Request | None]]:
+        """Rows after `after_id`, oldest first, each with its request as it is now (what is left to
+        announce, and what to say it from)."""
 
     def greetings_uploaded(self, person_id: str) -> set[str]:
         """Names of the greetings the bot has uploaded for the person."""

@@ -41,4 +41,4 @@ def test_each_row_is_told_once(tmp_path) -> None:
         world.service.sweep()
     assert len(world.webex.sent) == told
     assert int(world.stores.settings.get(CURSOR) or 0) == max(
-        row.id for row in world.stores.audit.after(0, 1000))
+        row.id for row, _request in world.stores.audit.after(0, 1000))

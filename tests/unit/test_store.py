@@ -120,7 +120,7 @@ def test_moves_together_are_all_or_nothing_and_what_happened_goes_with_a_move(st
     assert stores.requests.move("new", Status.APPLYING, Status.ACTIVE, now=NOW, reason=Reason.ON,
                                 happened=Happened(AuditEvent.APPLIED, tracking_id="T1",
                                                   detail={"after": InterceptSettings(enabled=True)}))
-    rows = [row for row in stores.audit.after(0, 100) if row.request_id == "new"]
+    rows = [row for row, request in stores.audit.after(0, 100) if row.request_id == "new"]
     assert [(r.event, r.target, r.reason) for r in rows] == [
         (AuditEvent.STATUS, Status.APPLYING, Reason.REQUESTED), (AuditEvent.STATUS, Status.APPLYING, Reason.TAKES_OVER),
         (AuditEvent.APPLIED, None, None), (AuditEvent.STATUS, Status.ACTIVE, Reason.ON)]

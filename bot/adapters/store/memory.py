@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapters.store.audit import detail_of
+from bot.adapters.store.rows import detail_of
 from bot.domain.model import Request, Status, can_move
 from bot.domain.stores import AuditEntry, CardRecord, Happened, HistoryEntry, Listener, Move, Stores, Window
 from bot.domain.values import AuditEvent, CardKind, Reason
@@ -160,9 +160,10 @@ class MemoryAudit:
         _log(self.memory, now, request, happened.event, actor_id=actor_id, note=happened.note,
              detail=happened.detail)
 
-    def after(self, after_id: int, limit: int) -> list[AuditEntry]:
+    def after(self, after_id: int, limit: int) -> list[tuple[AuditEntry, Request | None]]:
         with self.memory.lock:
-            return [row for row in self.memory.audit if row.id > after_id][:limit]
+            rows = [row for row in self.memory.audit if row.id > after_id][:limit]
+            return [(row, _copy(self.memory.requests.get(row.request_id))) for row in rows]
 
     def greetings_uploaded(self, person_id: str) -> set[str]:
         with self.memory.lock:

@@ -6,23 +6,17 @@ same transaction: whoever changes the row wins, everyone else gets None and must
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
 
-from bot.adapters.store.audit import decode_reason, detail_of
+from bot.adapters.store.rows import decode_reason, detail_of, from_row, to_row, to_row_partial
 from bot.adapters.store.schema import Database, audit_table, requests_table
-from bot.domain.model import InterceptSettings, Request, Status, can_move
+from bot.domain.model import Request, Status, can_move
 from bot.domain.stores import Happened, HistoryEntry, Listener, Move, Window
 from bot.domain.values import AuditEvent, Reason
-
-_SETTINGS_FIELDS = ("requested", "snapshot")
-_REQUEST_FIELDS = tuple(f.name for f in fields(Request))
 
 
 class _Lost(Exception):
@@ -44,7 +38,7 @@ class SqlRequests:
 
     def add(self, request: Request, *, reason: Reason = Reason.REQUESTED) -> None:
         with self.db.write() as tx:
-            tx.execute(insert(requests_table).values(**_to_row(request)))
+            tx.execute(insert(requests_table).values(**to_row(request)))
             tx.execute(insert(audit_table).values(
                 at=request.created_at, request_id=request.id, person_id=request.person_id,
                 actor_id=request.person_id, event=AuditEvent.STATUS.value, source=None,
@@ -55,7 +49,7 @@ class SqlRequests:
     def get(self, request_id: str) -> Request | None:
         with self.db.read() as connection:
             row = connection.execute(select(requests_table).where(requests_table.c.id == request_id)).first()
-        return _from_row(row._mapping) if row else None
+        return from_row(row._mapping) if row else None
 
     def move(self, request_id: str, source: Status | Iterable[Status], target: Status, *, now: datetime,
              reason: Reason, actor_id: str | None = None, note: str = "",
@@ -87,7 +81,7 @@ class SqlRequests:
     def _move(self, tx: Connection, move: Move, now: datetime, actor_id: str | None,
               happened: Happened | None) -> Request:
         sources = [move.source] if isinstance(move.source, Status) else list(move.source)
-        values = _to_row_partial(move.changes)
+        values = to_row_partial(move.changes)
         values.update(status=move.target.value, updated_at=now)
         before = tx.execute(select(requests_table.c.status, requests_table.c.person_id)
                             .where(requests_table.c.id == move.request_id).with_for_update()).first()
@@ -107,11 +101,11 @@ class SqlRequests:
             event=AuditEvent.STATUS.value, source=before.status, target=move.target.value,
             note=(move.note or move.reason.text)[:2000], detail=detail_of(move.changes, move.reason)))
         row = tx.execute(select(requests_table).where(requests_table.c.id == move.request_id)).one()
-        return _from_row(row._mapping)
+        return from_row(row._mapping)
 
     def change(self, request_id: str, expected: Status, *, now: datetime,
                changes: Mapping[str, Any]) -> Request | None:
-        values = _to_row_partial(changes)
+        values = to_row_partial(changes)
         values["updated_at"] = now
         with self.db.write() as tx:
             result = tx.execute(update(requests_table)
@@ -120,7 +114,7 @@ class SqlRequests:
             if result.rowcount != 1:
                 return None
             row = tx.execute(select(requests_table).where(requests_table.c.id == request_id)).one()
-        changed = _from_row(row._mapping)
+        changed = from_row(row._mapping)
         self._written(changed)
         return changed
 
@@ -145,7 +139,7 @@ class SqlRequests:
     def _select(self, *where: Any) -> list[Request]:
         query = select(requests_table).where(*where).order_by(requests_table.c.created_at)
         with self.db.read() as connection:
-            return [_from_row(row._mapping) for row in connection.execute(query)]
+            return [from_row(row._mapping) for row in connection.execute(query)]
 
     def history(self, request_id: str) -> list[HistoryEntry]:
         query = (select(audit_table).where(audit_table.c.request_id == request_id,
@@ -156,34 +150,3 @@ class SqlRequests:
                                  target=Status(row.target), actor_id=row.actor_id,
                                  reason=decode_reason(row.detail, row.note), note=row.note)
                     for row in connection.execute(query)]
-
-
-def _to_row(request: Request) -> dict[str, Any]:
-    return _to_row_partial({name: getattr(request, name) for name in _REQUEST_FIELDS})
-
-
-def _to_row_partial(changes: Mapping[str, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name, value in changes.items():
-        if name not in _REQUEST_FIELDS:
-            raise KeyError(f"unknown request field {name}")
-        if name in _SETTINGS_FIELDS:
-            value = value.to_stored() if isinstance(value, InterceptSettings) else value
-        elif name == "status":
-            value = Status(value).value
-        elif name == "draft":
-            value = dict(value)
-        row[name] = value
-    return row
-
-
-def _from_row(row: RowMapping) -> Request:
-    values = {name: row[name] for name in _REQUEST_FIELDS}
-    values["status"] = Status(values["status"])
-    for name in _SETTINGS_FIELDS:
-        raw = values[name]
-        if isinstance(raw, str):  # some drivers hand JSON back as text
-            raw = json.loads(raw)
-        values[name] = InterceptSettings.from_api(raw) if raw is not None else None
-    values["draft"] = dict(values["draft"] or {})
-    return Request(**values)

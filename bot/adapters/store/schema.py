@@ -92,7 +92,7 @@ DUE_INDEXES = tuple(Index(f"ix_intercept_requests_status_{name}", requests_table
 
 audit_table = Table(
     # Append-only (SQLite triggers refuse UPDATE and DELETE): every status change of every request
-    # (event "status", with who, why and the reason in `detail`), and every change the bot made in
+    # (event "status", with who, why, and its Reason as `detail.move_reason`), and every change the bot made in
     # Webex or failed to make (events "applied", "reverted", "greeting uploaded", "webex error"),
     # with settings before and after and Webex's tracking id. `intercept-bot audit` prints it.
     "audit_log", metadata,

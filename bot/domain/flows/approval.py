@@ -58,9 +58,14 @@ class Approval:
         extends = self.core.requests.get(request.extends_id) if request.extends_id else None
         for recipient in wanted:
             if recipient not in asked:
-                record = self._send_card(request, recipient, extends=extends)
-                if record is not None:
-                    records.append(record)
+                try:
+                    records.append(self._post_card(request, recipient, extends=extends))
+                except WebexError as error:
+                    log.warning("could not ask %s to approve request %s: %s", recipient.address, request.id, error)
+                    if not error.transient:  # refused for good (an unknown address, say): asked all the same
+                        refused = CardRecord(None, request.id, CardKind.APPROVAL, "", recipient, False)
+                        self.core.cards.add(refused)
+                        records.append(refused)
         if records and {c.recipient for c in records} >= set(wanted) and all(c.message_id is None for c in records):
             # Webex refused every card for good: nobody can decide, so do not leave it waiting
             log.error("no approver could be asked about request %s: Webex refused every approval card; "
@@ -68,25 +73,16 @@ class Approval:
             self.core.requests.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=self.core.clock.now(),
                                     reason=Reason.NO_APPROVER_REACHED)
 
-    def _send_card(self, request: Request, recipient: Recipient, *, extends: Request | None = None,
-                   where: Where | None = None) -> CardRecord | None:
-        """The record of the card Webex took, or of one it refused for good; None when it may take
-        it later."""
+    def _post_card(self, request: Request, recipient: Recipient, *, extends: Request | None,
+                   where: Where | None = None) -> CardRecord:
+        """An approval card to `recipient` (to `where` when given), recorded once Webex took it."""
         room = recipient.address if recipient.audience is Audience.APPROVAL_ROOM else None
         approver = None if room else self.core.known_person(recipient.address)
         card = self.core.presenter.approval(request, viewer_zone=approver.timezone if approver else None,
                                             now=self.core.clock.now(), extends=extends)
         email = None if room or approver else recipient.address  # not written to yet: by email
         where = where or Where(room_id=room, to_person_id=approver.id if approver else None, to_person_email=email)
-        try:
-            record = self.core.outbox.post(where, card, Keep(CardKind.APPROVAL, request.id, recipient))
-        except WebexError as error:
-            log.warning("could not ask %s to approve request %s: %s", recipient.address, request.id, error)
-            if error.transient:
-                return None
-            refused = CardRecord(None, request.id, CardKind.APPROVAL, "", recipient, False)
-            self.core.cards.add(refused)
-            return refused
+        record = self.core.outbox.post(where, card, Keep(CardKind.APPROVAL, request.id, recipient))
         if where.to_person_email:
             self._learn_member(record.room_id, where.to_person_email)
         return record
@@ -107,9 +103,11 @@ class Approval:
         request, clicker, now = click.subject, click.clicker, self.core.clock.now()
         comment = str(click.action.inputs.get("comment", "") or "").strip()[:500]
         if request.status is Status.AWAITING_APPROVAL and self.lifecycle.orphaned(request):
-            self.drop(request, Reason.EXTENSION_ORPHANED, Status.EXPIRED, source=[Status.AWAITING_APPROVAL])
-            return Reply("The intercept this would extend is no longer on, so there is nothing to extend: nothing "
-                         "was changed.")
+            if self.drop(request, Reason.EXTENSION_ORPHANED, Status.EXPIRED, source=[Status.AWAITING_APPROVAL]):
+                return Reply("The intercept this would extend is no longer on, so there is nothing to extend: "
+                             "nothing was changed.")
+            # decided meanwhile (the row was read before the lock): say by whom
+            return Reply(already_decided_text(self.core.requests.get(request.id) or request, clicker.id))
         if click.intent is Intent.APPROVE and request.end_at is not None and request.end_at <= now:
             expired = self.core.requests.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=now,
                                               reason=Reason.END_PASSED_UNAPPROVED)
@@ -226,10 +224,13 @@ class Approval:
             older = [card for card in self.core.cards.for_request(request.id, CardKind.APPROVAL)
                      if card.live and card.recipient == me]
             extends = self.core.requests.get(request.extends_id) if request.extends_id else None
-            record = self._send_card(request, me, extends=extends, where=where)
-            if record is not None and record.live:
-                for card in older:  # one live card each, the newest: withdrawn once the new one is there
-                    self.core.outbox.withdraw(card)
+            try:
+                self._post_card(request, me, extends=extends, where=where)
+            except WebexError as error:  # the card they had stays theirs
+                log.warning("could not show %s request %s again: %s", person.email, request.id, error)
+                continue
+            for card in older:  # one live card each, the newest: withdrawn once the new one is there
+                self.core.outbox.withdraw(card)
 
     def active(self, said: Said) -> Reply:
         active = self.core.requests.with_status([Status.ACTIVE])
