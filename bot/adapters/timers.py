@@ -50,10 +50,12 @@ class Timers:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
-        self._running = 0  # jobs running now: a shutdown waits for them without holding the scheduler's locks
+        # Under `_changed`: jobs running now (a shutdown waits for them without holding the
+        # scheduler's locks), and whether the stop has begun (no timer is armed, no job starts).
         self._changed = threading.Condition()
-        self._gate = threading.Lock()  # no timer is armed once the shutdown has begun
+        self._running = 0
         self._stopping = False
+        self._stopped = threading.Event()
 
     @property
     def horizon(self) -> timedelta:
@@ -69,7 +71,7 @@ class Timers:
         """The row as written: a timer for each kind of work it waits for within the horizon."""
         now = self.clock.now()
         due = schedule.due(request, self.policy(), now)
-        with self._gate:
+        with self._changed:
             if self._stopping:
                 return
             for work in Work:
@@ -94,17 +96,23 @@ class Timers:
         executor and removed from a stopped scheduler, which kills that thread with a traceback.
         Running jobs are waited for (up to `timeout`) after APScheduler's shutdown, not inside it:
         `shutdown(wait=True)` holds the lock a running job needs to replace a timer, and the two
-        would wait for each other for ever."""
-        with self._gate:
-            self._stopping = True
-        if not self.scheduler.running:
-            return
-        self.scheduler.pause()
-        self.scheduler.remove_all_jobs()
-        self.scheduler.shutdown(wait=False)
+        would wait for each other for ever. A job handed to the thread pool but not started yet
+        does not start. A second call (the lease lost while stopping) waits for the first."""
         with self._changed:
-            if not self._changed.wait_for(lambda: self._running == 0, timeout=timeout):
-                log.warning("stopping with %d timer job(s) still running", self._running)
+            first, self._stopping = not self._stopping, True
+        if not first:
+            self._stopped.wait(timeout)
+            return
+        try:
+            if self.scheduler.running:
+                self.scheduler.pause()
+                self.scheduler.remove_all_jobs()
+                self.scheduler.shutdown(wait=False)
+            with self._changed:
+                if not self._changed.wait_for(lambda: self._running == 0, timeout=timeout):
+                    log.warning("stopping with %d timer job(s) still running", self._running)
+        finally:
+            self._stopped.set()
 
     @property
     def running(self) -> bool:
@@ -118,6 +126,8 @@ class Timers:
 
     def _job(self, call: Callable[..., None], *args: object) -> None:
         with self._changed:
+            if self._stopping:
+                return  # queued in the pool when the stop began: the next start reads the rows
             self._running += 1
         try:
             call(*args)

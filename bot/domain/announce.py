@@ -34,6 +34,7 @@ from bot.domain.values import AuditEvent, Reason, Where
 log = logging.getLogger(__name__)
 
 CURSOR = "announced_up_to"  # "<last row fully told>" or "<that>:<row told in part>:<messages sent>:<failed tries>"
+EARLIER_PROGRESS = "announce_progress"  # earlier versions kept "<row told in part>:<sent>:<tries>" here
 MAX_AGE = timedelta(hours=24)
 BATCH = 200
 ALERT_EVERY = 3  # a failing revert is reported at attempts 3, 6, 12, 24, ...
@@ -81,6 +82,7 @@ class Announcer:
         self.policy = policy
         self._lock = threading.Lock()
         self._wanted = threading.Event()
+        self._upgraded = False
 
     def flush(self) -> None:
         """Send what the audit log has that was not told yet. Never raises, never waits: when
@@ -99,7 +101,7 @@ class Announcer:
                 self._lock.release()
 
     def _flush(self) -> None:
-        saved = progress = Progress.read(self.stores.settings.get(CURSOR))
+        saved = progress = self._upgrade(Progress.read(self.stores.settings.get(CURSOR)))
         oldest = self.clock.now() - MAX_AGE
         while True:
             rows = self.stores.audit.after(progress.cursor, BATCH)
@@ -124,6 +126,16 @@ class Announcer:
                 break
         if progress != saved:
             self._save(progress)
+
+    def _upgrade(self, progress: Progress) -> Progress:
+        """Once per process: a row an earlier version stopped telling half-way goes on where it stopped."""
+        if self._upgraded:
+            return progress
+        self._upgraded = True
+        if progress.row:
+            return progress
+        earlier = Progress.read(f"{progress.cursor}:{self.stores.settings.get(EARLIER_PROGRESS) or '0:0:0'}")
+        return earlier if earlier.row > progress.cursor else progress
 
     def _save(self, progress: Progress) -> Progress:
         self.stores.settings.set(CURSOR, str(progress))

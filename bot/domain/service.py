@@ -132,7 +132,13 @@ class InterceptService:
                 if not due:
                     return
                 for work in Work:
-                    self._run_each(work, [request for kind, request in due if kind is work])
+                    for request in [request for kind, request in due if kind is work]:
+                        try:
+                            self._run(work, request.id, request.person_id)
+                        except WebexError as error:
+                            log.warning("%s of request %s: %s", work.value, request.id, error)
+                        except Exception:  # the event's own work is done: this is the sweep's again
+                            log.exception("%s of request %s, due at once, failed", work.value, request.id)
         finally:
             self._local.depth -= 1
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.announce import CURSOR, Announcer
+from bot.domain.announce import CURSOR, EARLIER_PROGRESS, Announcer
 from bot.domain.model import Status
 from tests.unit.fakes import ALICE, World, transient
 
@@ -42,3 +42,17 @@ def test_each_row_is_told_once(tmp_path) -> None:
     assert len(world.webex.sent) == told
     assert int(world.stores.settings.get(CURSOR) or 0) == max(
         row.id for row, _request in world.stores.audit.after(0, 1000))
+
+
+def test_a_row_an_earlier_version_stopped_telling_half_way_goes_on_where_it_stopped() -> None:
+    world = World()
+    world.request_and_approve()
+    on = [row for row, _request in world.stores.audit.after(0, 1000) if row.target is Status.ACTIVE][-1]
+    # as an earlier version left them: the row's first message went out, Webex refused the second
+    world.stores.settings.set(CURSOR, str(on.id - 1))
+    world.stores.settings.set(EARLIER_PROGRESS, f"{on.id}:1:1")
+    requester, approvers = len(world.webex.said("now intercepted until")), len(world.webex.said("is on until"))
+    world.restart()  # this version starts
+    assert len(world.webex.said("now intercepted until")) == requester  # not again
+    assert len(world.webex.said("is on until")) == approvers + 1  # the one that had not gone
+    assert world.stores.settings.get(CURSOR) == str(max(row.id for row, _ in world.stores.audit.after(0, 1000)))

@@ -1,7 +1,7 @@
 """Cases a reviewer of the core's redesign found: a decision on a row read before the lock, news
 told from an older copy of a request while another thread was announcing, the requester's reason
-lost from the audit log, a refused `pending` card counting as the approver's, and work a write made
-due at once left for the next sweep."""
+lost from the audit log, a refused `pending` card counting as the approver's, work a write made due
+at once left for the next sweep, and a bug in that work failing the event that made it due."""
 
 from __future__ import annotations
 
@@ -114,3 +114,24 @@ def test_an_intercept_that_went_on_after_its_end_is_reverted_at_once() -> None:
         request = world.requests.get(request.id)
     assert request.status is Status.REVERTED
     assert world.webex.said("previous call settings are back")
+
+
+def test_a_bug_in_work_due_at_once_does_not_fail_the_event_whose_own_work_is_done() -> None:
+    world = World()
+    world.say(ALICE, "intercept me until Friday")
+    world.click(ALICE, world.live_card("form", Status.FORM_SENT),
+                {**SUBMIT, "until.date": "2026-12-02", "until.time": "10:10"})
+    world.webex.faults["put"] = [transient("put")] * 5
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    request = world.requests.for_person("alice", list(Status))[-1]
+
+    def broken(_request: Any) -> None:
+        raise RuntimeError("a bug in the revert")
+
+    world.service._work[Work.REVERT] = broken
+    while request.status is Status.APPLYING:
+        world.clock.at = request.retry_at
+        world.service.run(Work.APPLY, request.id, request.person_id)  # raises nothing
+        request = world.requests.get(request.id)
+    assert request.status is Status.ACTIVE  # on, with its end passed: the sweep's again
+    assert world.webex.said("now intercepted until")

@@ -5,6 +5,7 @@ ever (the rows, not the timers, say what is due: `tests/unit/test_schedule.py`).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.adapters.timers import Timers
@@ -128,3 +129,45 @@ def test_a_shutdown_waits_for_a_running_job_that_rearms_a_timer() -> None:
     stopper.join(20)
     assert not stopper.is_alive(), "the shutdown deadlocked with a running job"
     assert finished.is_set()
+
+
+def test_a_timer_queued_when_the_stop_begins_does_not_start_and_a_second_stop_waits() -> None:
+    """One pool thread: one timer's work is running, the next one's is queued behind it when the bot
+    stops (and, the lease lost meanwhile, stops again). The queued work must not start after the stop
+    began; the second stop must neither fail nor return before the first is done."""
+    from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
+
+    clock = Clock()
+    clock.started = datetime.now(UTC) - timedelta(minutes=30)  # both timers below are due at once
+    started: list[str] = []
+    running, release, queued = threading.Event(), threading.Event(), threading.Event()
+
+    def run(work: Work, request_id: str, person_id: str) -> None:
+        started.append(request_id)
+        running.set()
+        release.wait(10)
+
+    subject = Timers(clock=clock, policy=lambda: replace(POLICY, reminder=timedelta(0)), run=run,
+                     sweep=lambda: None, sweep_seconds=3600, threads=1)
+    subject.start()
+
+    def submitted(event: JobSubmissionEvent) -> None:
+        if event.job_id == f"{Work.REVERT.value}:second":
+            queued.set()
+
+    subject.scheduler.add_listener(submitted, EVENT_JOB_SUBMITTED)
+    subject.follow(active("first", ends_in=timedelta(minutes=30)))
+    assert running.wait(10), "the first timer did not fire"
+    subject.follow(active("second", ends_in=timedelta(minutes=30)))
+    assert queued.wait(10), "the second timer was not handed to the pool"
+    first = threading.Thread(target=subject.shutdown)
+    second = threading.Thread(target=subject.shutdown)
+    first.start()
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the second stop returned while the first was still waiting"
+    release.set()
+    first.join(20)
+    second.join(20)
+    assert not first.is_alive() and not second.is_alive()
+    assert started == ["first"]
