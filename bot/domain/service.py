@@ -126,19 +126,11 @@ class InterceptService:
         try:
             for _ in range(3):
                 written, self._local.written = self._local.written, {}
-                now = self.core.clock.now()
-                due = [(work, request) for request in written.values()
-                       for work, at in schedule.due(request, self.core.policy, now).items() if at <= now]
-                if not due:
+                due, _later = schedule.split(list(written.values()), self.core.policy, self.core.clock.now())
+                if not any(due.values()):
                     return
                 for work in Work:
-                    for request in [request for kind, request in due if kind is work]:
-                        try:
-                            self._run(work, request.id, request.person_id)
-                        except WebexError as error:
-                            log.warning("%s of request %s: %s", work.value, request.id, error)
-                        except Exception:  # the event's own work is done: this is the sweep's again
-                            log.exception("%s of request %s, due at once, failed", work.value, request.id)
+                    self._run_each(work, due[work])
         finally:
             self._local.depth -= 1
 
@@ -186,11 +178,15 @@ class InterceptService:
         self._drop_greetings()
 
     def _run_each(self, work: Work, requests: Iterable[Request]) -> None:
+        """One request's failure does not keep the others' work from being done (it is tried again
+        by the next sweep)."""
         for request in requests:
             try:
                 self._run(work, request.id, request.person_id)
             except WebexError as error:
                 log.warning("%s of request %s: %s", work.value, request.id, error)
+            except Exception:
+                log.exception("%s of request %s failed", work.value, request.id)
 
     def _withdraw_stale_cards(self) -> None:
         """Buttons of a request that has moved on stop working: its cards are withdrawn here too,

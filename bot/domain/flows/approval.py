@@ -106,8 +106,7 @@ class Approval:
             if self.drop(request, Reason.EXTENSION_ORPHANED, Status.EXPIRED, source=[Status.AWAITING_APPROVAL]):
                 return Reply("The intercept this would extend is no longer on, so there is nothing to extend: "
                              "nothing was changed.")
-            # decided meanwhile (the row was read before the lock): say by whom
-            return Reply(already_decided_text(self.core.requests.get(request.id) or request, clicker.id))
+            return self._decided_already(request, clicker)  # the row was read before the lock
         if click.intent is Intent.APPROVE and request.end_at is not None and request.end_at <= now:
             expired = self.core.requests.move(request.id, Status.AWAITING_APPROVAL, Status.EXPIRED, now=now,
                                               reason=Reason.END_PASSED_UNAPPROVED)
@@ -120,11 +119,15 @@ class Approval:
             note=comment, changes={"decided_by_id": clicker.id, "decided_by_name": clicker.display_name,
                                    "decided_at": now, "decision_comment": comment})
         if decided is None:
-            return Reply(already_decided_text(self.core.requests.get(request.id) or request, clicker.id))
+            return self._decided_already(request, clicker)
         self.close_cards(decided, viewer=clicker)
         if decided.status is Status.APPROVED and (decided.start_at is None or decided.start_at <= now):
             self.lifecycle.apply(decided)  # a later start is due by its row (bot.domain.schedule)
         return None
+
+    def _decided_already(self, request: Request, clicker: Person) -> Reply:
+        """Someone decided first: who, as the request is now."""
+        return Reply(already_decided_text(self.core.requests.get(request.id) or request, clicker.id))
 
     # ------------------------------------------------------------------ ending a request that waits
 
