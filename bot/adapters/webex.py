@@ -10,6 +10,8 @@ bounded total; what still fails becomes a `WebexError` that says whether trying 
 
 from __future__ import annotations
 
+import email.message
+import email.utils
 import logging
 import random
 import re
@@ -17,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -35,6 +36,7 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 RETRY_STATUSES = frozenset({423, 429, 500, 502, 503, 504})
 DEFAULT_RETRY_AFTER = 5.0
 ADMIN_ROLES = frozenset({"Full Administrator", "User Administrator"})
+_UNSAFE_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")  # replaced in the names of downloaded files
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -47,7 +49,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     except ValueError:
         pass
     try:
-        when = parsedate_to_datetime(value)
+        when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
@@ -364,9 +366,15 @@ class WebexClient:
 
 
 def _file_name(disposition: str, url: str) -> str:
-    match = re.search(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', disposition)
-    name = unquote(match.group(1)) if match else urlsplit(url).path.rsplit("/", 1)[-1]
-    return name.replace("/", "_").replace("\\", "_")[:200] or "file"
+    """The name of a downloaded file: Content-Disposition's `filename*` (RFC 5987, preferred as RFC
+    6266 says), else its `filename` (quoted strings may hold `;`), else the URL's last segment;
+    never a path, never a control character."""
+    header = email.message.Message()
+    header["Content-Disposition"] = disposition
+    names = [value for key, value in header.get_params([], header="content-disposition") if key == "filename"]
+    names.sort(key=lambda value: not isinstance(value, tuple))  # the decoded filename* first
+    name = email.utils.collapse_rfc2231_value(names[0]) if names else unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return _UNSAFE_IN_NAME.sub("_", name)[:200] or "file"
 
 
 def _json_message(response: requests.Response) -> str:

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from bot.adapters.webex import RetryPolicy, WebexClient, retry_after_seconds
+from bot.adapters.webex import RetryPolicy, WebexClient, _file_name, retry_after_seconds
 from bot.domain.model import InterceptSettings
 from bot.domain.ports import WebexError
 from webex_emulator import WebexEmulator
@@ -135,3 +135,29 @@ def test_a_stopping_client_ends_a_retry_wait_at_once_as_a_transient_failure(emu:
         waiting.me()
     assert raised.value.transient is True and "stopping" in str(raised.value)
     assert len(emu.requests_matching("GET", "/people/me")) == 1  # no second try, no 20 s wait
+
+
+@pytest.mark.parametrize(("disposition", "expected"), [
+    ('attachment; filename="a;b.wav"', "a;b.wav"),  # a quoted name may hold a semicolon
+    ("attachment; filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%E2%82%AC.wav", "Grüße €.wav"),  # RFC 5987
+    ("attachment; filename=\"Grusse E.wav\"; filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%E2%82%AC.wav", "Grüße €.wav"),
+    ("attachment; filename*=UTF-8''Gr%C3%BC%C3%9Fe.wav; filename=\"Grusse.wav\"", "Grüße.wav"),  # either order
+    ("attachment; filename*=iso-8859-1''%E9t%E9.wav", "été.wav"),
+    ('attachment; filename="say \\"hi\\".wav"', 'say "hi".wav'),
+    ("attachment; filename=plain.wav", "plain.wav"),
+    ('attachment; filename="../../etc/passwd"', ".._.._etc_passwd"),  # never a path
+    ('attachment; filename="two\r\nlines.wav"', "two__lines.wav"),
+    ("attachment", "greeting 1.wav"),  # no name: the URL's last segment
+    ("", "greeting 1.wav"),
+])
+def test_the_file_name_comes_from_content_disposition(disposition: str, expected: str) -> None:
+    assert _file_name(disposition, "https://webexapis.com/v1/contents/greeting%201.wav") == expected
+
+
+@pytest.mark.parametrize("name", ["a;b.wav", "Grüße €.wav"])
+def test_a_downloaded_file_keeps_the_name_it_was_sent_with(emu: WebexEmulator, name: str) -> None:
+    emu.add_person(email="s@example.com", display_name="S", token="s-token")
+    bot = client(emu, []).me()
+    message = emu.say("s-token", to_person_id=bot.id, upload=(name, b"RIFF....WAVE", "audio/wav"))
+    assert client(emu, []).download(message["files"][0], 1024) == (name, b"RIFF....WAVE")
+
