@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
-from requests_toolbelt import MultipartEncoder
 from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError
 
@@ -253,12 +252,13 @@ class WebexClient:
         return response.headers.get("trackingid")
 
     def upload_greeting(self, person_id: str, file_name: str, data: bytes) -> str | None:
-        """The person's custom intercept greeting (multipart, audio/wav); returns the tracking id."""
-        form = MultipartEncoder({"file": (file_name, data, "audio/wav")})
+        """The person's custom intercept greeting (multipart, audio/wav); returns the tracking id.
+        requests builds the body from `files` on each attempt (a retry sends it whole); the session's
+        JSON Content-Type is dropped (None) so that requests sets the multipart one."""
         response = self._request(self._admin, "POST",
                       f"people/{_q(person_id)}/features/intercept/actions/announcementUpload/invoke",
-                      params=self._org(), headers={"Content-type": form.content_type}, data=form.to_string(),
-                      expect=201, operation="upload an intercept greeting")
+                      params=self._org(), headers={"Content-Type": None}, expect=201,
+                      files={"file": (file_name, data, "audio/wav")}, operation="upload an intercept greeting")
         return response.headers.get("trackingid")
 
     # ------------------------------------------------------------------ files people send

@@ -12,6 +12,7 @@ import pytest
 from bot.adapters.webex import RetryPolicy, WebexClient, _file_name, retry_after_seconds
 from bot.domain.model import InterceptSettings
 from bot.domain.ports import WebexError
+from tests.unit.test_greeting import wav_bytes
 from webex_emulator import WebexEmulator
 
 BOT, ADMIN = "bot-token-unit-1234", "admin-token-unit-5678"
@@ -161,3 +162,13 @@ def test_a_downloaded_file_keeps_the_name_it_was_sent_with(emu: WebexEmulator, n
     message = emu.say("s-token", to_person_id=bot.id, upload=(name, b"RIFF....WAVE", "audio/wav"))
     assert client(emu, []).download(message["files"][0], 1024) == (name, b"RIFF....WAVE")
 
+
+def test_a_greeting_upload_that_fails_once_is_sent_again_whole(emu: WebexEmulator) -> None:
+    person = emu.add_person(email="g@example.com", display_name="G", token="g-token")
+    sleeps: list[float] = []
+    emu.fail("POST", r".*/announcementUpload/invoke", 503)
+    client(emu, sleeps).upload_greeting(person.id, "hello; world.wav", wav_bytes(1.0))
+    assert sleeps == [0.5]
+    assert [(u.person_id, u.file_name, u.content_type, u.data == wav_bytes(1.0)) for u in emu.uploads] == [
+        (person.id, "hello; world.wav", "audio/wav", True)]
+    assert emu.spec_violations == []
