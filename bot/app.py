@@ -14,7 +14,7 @@ from flask import Flask
 
 from bot.adapters.clock import SandboxClock, SystemClock
 from bot.adapters.lease import Lease
-from bot.adapters.store import SqlStores
+from bot.adapters.store import DatabaseUnavailable, SqlStores
 from bot.adapters.timers import Timers
 from bot.adapters.webex import REQUEST_TIMEOUT, RetryPolicy, WebexClient
 from bot.config import Config
@@ -56,6 +56,11 @@ class BotApp:
         self.web: Flask = create_web_app(receiver=lambda: self.receiver, health=self.health)
 
     def start(self) -> None:
+        try:  # what the configuration could not tell: whether the database opens
+            self.stores.reach()
+        except DatabaseUnavailable as error:
+            self._stopped.set()  # nothing started: stop() has nothing to release in a database it cannot open
+            raise StartupError(f"DATABASE_URL: {error}") from None
         self.stores.create_schema()
         self._take_lease()
         if self.config.sandbox:

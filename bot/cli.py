@@ -108,23 +108,19 @@ def _serve(host: str, port: int | None) -> int:
     return 0
 
 
-def _database_url() -> str:
-    from dotenv import load_dotenv
-
-    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
-    return os.environ.get("DATABASE_URL") or "sqlite:///intercept-bot.db"
-
-
 def _audit(person: str | None, since: str | None, until: str | None, output: str) -> int:
-    from bot.adapters.store import SqlStores
+    from bot.adapters.store import DatabaseUnavailable, SqlStores
 
     try:
         bounds = [_instant(value, name) for value, name in ((since, "--since"), (until, "--until"))]
-    except ValueError as error:
+        stores = SqlStores.at(configuration.database_url(), read_only=True)  # reads: never creates a database
+        stores.reach(tables=True)
+    except (ValueError, configuration.ConfigError) as error:
         print(f"intercept-bot: {error}", file=sys.stderr)
         return 2
-    stores = SqlStores.at(_database_url())
-    stores.create_schema()
+    except DatabaseUnavailable as error:
+        print(f"intercept-bot: DATABASE_URL: {error}", file=sys.stderr)
+        return 2
     rows = stores.audit.rows(person=person, since=bounds[0], until=bounds[1])
     columns = ("at", "request_id", "person_email", "person_name", "person_id", "actor_id", "event", "source",
                "target", "note", "tracking_id", "detail")
@@ -196,16 +192,16 @@ def _sandbox_clock(seconds: float) -> int:
     from bot.adapters.store import SqlStores
 
     try:
-        sandbox = configuration.load().sandbox  # the server's own settings: it must honour the clock
+        config = configuration.load()  # the server's own settings: it must honour the clock
     except configuration.ConfigError as error:
         print(f"intercept-bot: {error}", file=sys.stderr)
         return 2
-    if not sandbox:
+    if not config.sandbox:
         print("intercept-bot: sandbox-clock only works with INTERCEPT_SANDBOX=1 (tests, demo), never in production",
               file=sys.stderr)
         return 2
 
-    stores = SqlStores.at(_database_url())
+    stores = SqlStores.at(config.database_url)
     stores.create_schema()
     offset = advance(stores.settings, seconds)
     print(f"sandbox clock offset is now {offset} (honoured by a server started with INTERCEPT_SANDBOX=1)")

@@ -11,12 +11,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+DEFAULT_DATABASE_URL = "sqlite:///intercept-bot.db"
 _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
 # whole-number settings, checked in this order: (name, default, lowest, highest)
 _NUMBERS = (("INTERCEPT_MAX_DAYS", 30, 1, 366), ("INTERCEPT_SWEEP_SECONDS", 60, 1, 3600),
@@ -37,7 +39,7 @@ class Config:
     admin_refresh: tuple[str, str, str] | None = field(default=None, repr=False)
     api_url: str = "https://webexapis.com/v1"
     org_id: str | None = None
-    database_url: str = "sqlite:///intercept-bot.db"
+    database_url: str = DEFAULT_DATABASE_URL
     approvers: frozenset[str] = frozenset()
     approval_room_id: str | None = None
     default_timezone: str = "UTC"
@@ -112,15 +114,71 @@ def _refresh(env: Mapping[str, str]) -> tuple[str, str, str] | None:
     return (env[names[0]], env[names[1]], env[names[2]]) if given else None
 
 
+def database_url(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> str:
+    """DATABASE_URL alone, checked as `load` checks it (for the commands that need nothing else)."""
+    if environ is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+        environ = os.environ
+    return _database({k: v.strip() for k, v in environ.items()})
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL, absolute (a relative one is relative to the working directory, as
+    SQLite takes it); None for another database, an in-memory one or a `file:` URI."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
+            or parsed.query.get("uri") in ("true", "1"):
+        return None
+    return Path(parsed.database).absolute()
+
+
 def _database(env: Mapping[str, str]) -> str:
-    database_url = env.get("DATABASE_URL") or "sqlite:///intercept-bot.db"
-    if database_url.startswith("postgres://"):  # Heroku-style URLs
-        database_url = "postgresql://" + database_url[len("postgres://"):]
+    """A URL the bot can use: SQLite or PostgreSQL, its driver installed, a SQLite file in a folder
+    that exists. Whether the database answers only connecting tells (at start-up)."""
+    raw = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:
-        make_url(database_url)
+        url = make_url(raw)
     except ArgumentError:
         raise ConfigError("DATABASE_URL is not a database URL (e.g. sqlite:///intercept-bot.db)") from None
+    if url.drivername in ("postgres", "postgresql"):  # Heroku-style, or no driver named: the one we declare
+        url = url.set(drivername="postgresql+psycopg")
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(f"DATABASE_URL names a database intercept-bot cannot use ({url.drivername!r}): "
+                          "give sqlite:///FILE or postgresql://...") from None
+    if dialect.name not in ("sqlite", "postgresql"):
+        raise ConfigError(f"DATABASE_URL names {dialect.name}, but intercept-bot keeps its state in SQLite or "
+                          "PostgreSQL only")
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        driver = url.get_driver_name()
+        remedy = ("pip install 'intercept-bot[postgres]'" if driver == "psycopg" else
+                  "install it, or use postgresql://..., whose driver pip install 'intercept-bot[postgres]' brings"
+                  if dialect.name == "postgresql" else "install it")
+        raise ConfigError(f"DATABASE_URL needs the {driver} driver, which is not installed "
+                          f"(no module {error.name or driver}): {remedy}") from None
+    database_url = url.render_as_string(hide_password=False) if url.drivername != make_url(raw).drivername else raw
+    if dialect.name == "sqlite":
+        _sqlite_place(database_url)
     return database_url
+
+
+def _sqlite_place(url: str) -> None:
+    if make_url(url).database in (None, "", ":memory:"):
+        raise ConfigError("DATABASE_URL is an in-memory SQLite database, which keeps nothing: give a file "
+                          "(sqlite:///intercept-bot.db)")
+    path = sqlite_file(url)
+    if path is None:
+        return
+    if not path.parent.is_dir():
+        raise ConfigError(f"DATABASE_URL: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"DATABASE_URL: {path} is a folder, not a database file")
 
 
 def _approvers(env: Mapping[str, str]) -> tuple[frozenset[str], str | None]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import (
     JSON,
@@ -31,7 +33,7 @@ from sqlalchemy import (
     event,
     select,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
@@ -153,20 +155,29 @@ WRITE_OPTION = "intercept_bot_write"
 WRITERS_LOCK = 7_411_000  # PostgreSQL advisory lock key: one writer at a time
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign-thread use."""
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened, or holds no intercept-bot tables; the text is one line,
+    without the password."""
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign-thread use. `read_only`
+    (the operator's commands that only read): a SQLite file is opened read-only and must exist
+    (`DatabaseUnavailable` if it does not), so nothing is ever created."""
     is_sqlite = url.startswith("sqlite")
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {},
+        _read_only_sqlite(url) if is_sqlite and read_only else url,
+        connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {},
         pool_pre_ping=not is_sqlite)
     if is_sqlite:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
             dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" hook below starts transactions
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if not read_only:  # the journal mode is written into the file
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -177,6 +188,36 @@ def make_engine(url: str) -> Engine:
             write = connection.get_execution_options().get(WRITE_OPTION, False)
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
     return engine
+
+
+def _read_only_sqlite(url: str) -> URL:
+    """The SQLite URL as a read-only `file:` URI (mode=ro: SQLite creates no database file)."""
+    parsed = make_url(url)
+    if parsed.query.get("uri") in ("true", "1"):
+        return parsed.update_query_dict({"mode": "ro"})
+    path = Path(parsed.database or "").absolute()
+    if not parsed.database or parsed.database == ":memory:" or not path.is_file():
+        raise DatabaseUnavailable(f"no database at {path if parsed.database else 'an in-memory SQLite'}")
+    return parsed.set(database=path.as_uri(), query={**parsed.query, "mode": "ro", "uri": "true"})
+
+
+def describe(error: BaseException, url: str) -> str:
+    """An error from the database driver in one line (its own words), without the password."""
+    cause = getattr(error, "orig", None) or error
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    password = make_url(url).password
+    return (text.replace(str(password), "***") if password else text)[:300]
+
+
+def where(url: str) -> str:
+    """The database, as the operator knows it: the SQLite file, else the URL without its password."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return parsed.render_as_string(hide_password=True)
+    if parsed.query.get("uri") in ("true", "1") and name.startswith("file:"):
+        name = unquote(urlsplit(name).path)
+    return str(Path(name).absolute())
 
 
 class Database:
