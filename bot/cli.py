@@ -46,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     clock.add_argument("--advance", type=float, required=True, help="seconds to add")
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
-        from bot.demo import main as demo
-
-        return demo(rest)
+        return _demo(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "serve":
@@ -58,6 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "register-webhooks":
         return _register_webhooks(args.url)
     return _sandbox_clock(args.advance)
+
+
+def _demo(argv: list[str]) -> int:
+    try:
+        from bot.demo import main as demo
+    except ModuleNotFoundError as error:  # the emulator's libraries come with the sandbox extra
+        missing = (error.name or "").split(".")[0]
+        if not missing or missing in ("bot", "cards", "webex_emulator"):
+            raise
+        print(f"intercept-bot demo: {missing} is not installed: the sandbox needs "
+              "pip install 'intercept-bot[sandbox]'", file=sys.stderr)
+        return 2
+    return demo(argv)
 
 
 def _serve(host: str, port: int | None) -> int:

@@ -48,7 +48,7 @@ from bot.domain.model import Request, Status
 from bot.domain.policy import Policy
 from bot.logs import RedactSecrets
 from webex_emulator import WebexEmulator
-from webex_emulator.sandbox import Host, HostError, Sandbox, SandboxPerson, missing_vendor_files
+from webex_emulator.sandbox import BUNDLED, Host, HostError, Sandbox, SandboxPerson, missing_vendor_files
 
 __all__ = ["DEMO_PEOPLE", "Demo", "DemoError", "main", "run_demo", "stop_demos"]
 
@@ -74,12 +74,17 @@ class DemoError(Exception):
     """The demo cannot start; the text is one line for the person who ran it."""
 
 
-def node_modules_dir() -> Path:
-    """The project's node_modules (beside bot/, else in the working directory)."""
-    for base in (ROOT, Path.cwd()):
-        if (base / "node_modules").is_dir():
-            return base / "node_modules"
-    return ROOT / "node_modules"
+def renderer_dir() -> Path:
+    """Where the page's renderer files are: the copy an installed package carries (a wheel is built
+    with it, see setup.py), else a development checkout's node_modules (beside bot/)."""
+    return BUNDLED if not missing_vendor_files(BUNDLED) else ROOT / "node_modules"
+
+
+def _missing_renderer(missing: Path) -> str:
+    if (ROOT / "package.json").is_file():  # a checkout
+        return f"{missing} is missing: run `npm ci` (or `make setup`) in {ROOT}"
+    return (f"the sandbox page's renderer is missing from this installation ({BUNDLED}): install intercept-bot "
+            "from a wheel built with its npm packages (see README)")
 
 
 class Demo(Host):
@@ -93,7 +98,7 @@ class Demo(Host):
             raise ValueError(f"the demo only listens on loopback, not on {host!r}")
         self.host = host
         self.port = port
-        self.node_modules = node_modules or node_modules_dir()
+        self.node_modules = node_modules or renderer_dir()
         self._own_dir = data_dir is None
         self.data_dir = Path(tempfile.mkdtemp(prefix="intercept-bot-demo-")) if data_dir is None else Path(data_dir)
         self.db_path = self.data_dir / "demo.db"
@@ -118,7 +123,7 @@ class Demo(Host):
     def start(self) -> str:
         missing = missing_vendor_files(self.node_modules)
         if missing:
-            raise DemoError(f"{missing[0]} is missing: run `npm ci` (or `make setup`) in {ROOT}")
+            raise DemoError(_missing_renderer(missing[0]))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):  # the emulator starts empty, so does the bot's database
             Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)

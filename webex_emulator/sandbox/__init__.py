@@ -2,11 +2,11 @@
 the emulator's people.
 
 The page is plain HTML, CSS and one JavaScript module (`static/`), with Microsoft's `adaptivecards`
-renderer and `markdown-it` loaded from the project's node_modules (`/sandbox/vendor/...`): no CDN,
-no build step. What people do goes through the emulator's Webex API, with the person's own token,
-like a Webex client: `POST /v1/messages` (JSON, or multipart with one `files` part),
-`POST /v1/attachment/actions`, `GET /v1/messages?roomId=...`. The routes here only describe the
-sandbox world to the page:
+renderer and `markdown-it` loaded from the project's node_modules, or from the copy an installed
+package carries (`/sandbox/vendor/...`): no CDN, no build step. What people do goes through the
+emulator's Webex API, with the person's own token, like a Webex client: `POST /v1/messages` (JSON,
+or multipart with one `files` part), `POST /v1/attachment/actions`, `GET /v1/messages?roomId=...`.
+The routes here only describe the sandbox world to the page:
 
     GET  /sandbox/api/people          who can be picked (with their sandbox tokens), the bot, the rooms
     GET  /sandbox/api/state?person=ID  intercept settings of everyone, the person's rooms with a version
@@ -34,18 +34,19 @@ from urllib.parse import parse_qsl, urlsplit
 from webex_emulator.emulator import WebexEmulator
 from webex_emulator.server import Reply
 
-__all__ = ["PREFIX", "VENDOR", "Host", "HostError", "Sandbox", "SandboxPerson", "missing_vendor_files"]
+__all__ = ["BUNDLED", "PREFIX", "VENDOR", "Host", "HostError", "Sandbox", "SandboxPerson", "missing_vendor_files"]
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/sandbox"
 STATIC = Path(__file__).with_name("static")
-# what the page loads from node_modules: served name -> (npm package, file in the package)
+# what the page loads from node_modules: served name -> (npm package, file in the package); setup.py
+# reads the same list to copy these files into a wheel
 VENDOR: dict[str, tuple[str, str]] = {
-    "adaptivecards.min.js": ("adaptivecards", "dist/adaptivecards.min.js"),
-    "adaptivecards.css": ("adaptivecards", "dist/adaptivecards.css"),
-    "markdown-it.min.mjs": ("markdown-it", "dist/browser/markdown-it.esm.min.mjs"),
-}
+    name: (package, file) for name, (package, file) in
+    json.loads(Path(__file__).with_name("vendor.json").read_text(encoding="utf-8")).items()}
+# an installed package's copy of those files, laid out like node_modules (setup.py puts it there)
+BUNDLED = Path(__file__).with_name("vendor")
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
          ".png": "image/png", ".svg": "image/svg+xml"}
@@ -82,7 +83,7 @@ class SandboxPerson:
 
 
 def missing_vendor_files(node_modules: Path) -> list[Path]:
-    """The files the page needs from node_modules that are not there."""
+    """The files the page needs from node_modules (or a folder laid out like it) that are not there."""
     return [node_modules / package / file for package, file in VENDOR.values()
             if not (node_modules / package / file).is_file()]
 
