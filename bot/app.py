@@ -74,10 +74,11 @@ class BotApp:
                         reminder=timedelta(minutes=self.config.reminder_minutes))
         self.timers = Timers(clock=self.clock, policy=lambda: policy, run=self._run, sweep=self._sweep,
                              sweep_seconds=self.config.sweep_seconds)
-        locks = AdvisoryLocks(self.stores.db.locks_engine()) if self.stores.db.postgres else None
+        shared = self.stores.db.postgres  # several processes may work on this database
         self.service = InterceptService(webex=self.webex, stores=self.stores.domain(), presenter=CardPresenter(),
                                         clock=self.clock, policy=policy, bot=self.bot, timers=self.timers,
-                                        locks=locks)
+                                        locks=AdvisoryLocks(self.stores.db.locks_engine()) if shared else None,
+                                        peers=shared)
         dispatcher = Dispatcher(webex=self.webex, handler=self.service)
         self.worker = Worker(store=self.stores.inbox, handle=dispatcher.dispatch, now=self.clock.now,
                              threads=self.config.workers)

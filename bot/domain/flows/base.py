@@ -38,7 +38,7 @@ class Core:
     """The outside world as the flows see it, and the few questions every flow asks of it."""
 
     def __init__(self, *, webex: Webex, stores: Stores, presenter: Presenter, clock: Clock, policy: Policy,
-                 bot: Person, locks: Locks | None = None) -> None:
+                 bot: Person, locks: Locks | None = None, peers: bool = False) -> None:
         self.webex = webex
         self.stores = stores
         self.requests = stores.requests
@@ -47,7 +47,7 @@ class Core:
         self.clock = clock
         self.policy = policy
         self.bot = bot
-        self.outbox = Outbox(webex, stores.cards)
+        self.outbox = Outbox(webex, stores.cards, peers=peers)
         self.locks: Locks = locks or PersonLocks()
         self._directory: dict[str, str] = {}  # email -> person id, as remembered or read in this process
 
