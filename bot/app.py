@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +12,8 @@ from typing import Any
 from flask import Flask
 
 from bot.adapters.clock import SandboxClock, SystemClock
-from bot.adapters.lease import Lease
+from bot.adapters.leader import Elected, Leadership, Refused, SingleProcess
+from bot.adapters.locks import AdvisoryLocks
 from bot.adapters.store import DatabaseUnavailable, SqlStores
 from bot.adapters.timers import Timers
 from bot.adapters.webex import REQUEST_TIMEOUT, RetryPolicy, WebexClient
@@ -51,8 +51,9 @@ class BotApp:
         self.receiver: Receiver | None = None
         self.bot: Person | None = None
         self._stopped = threading.Event()
-        self.lease = Lease(self.stores.settings, ttl=timedelta(seconds=max(3 * config.sweep_seconds, 90)))
-        self.lease_lost = False
+        self.leadership: Leadership = Elected(config.database_url) if self.stores.db.postgres else \
+            SingleProcess(self.stores.settings, ttl=timedelta(seconds=max(3 * config.sweep_seconds, 90)))
+        self.stores.inbox.owner = self.leadership.owner
         self.web: Flask = create_web_app(receiver=lambda: self.receiver, health=self.health)
 
     def start(self) -> None:
@@ -62,7 +63,10 @@ class BotApp:
             self._stopped.set()  # nothing started: stop() has nothing to release in a database it cannot open
             raise StartupError(f"DATABASE_URL: {error}") from None
         self.stores.create_schema()
-        self._take_lease()
+        try:
+            self.leadership.join()
+        except Refused as refused:
+            raise StartupError(str(refused)) from None
         if self.config.sandbox:
             sandbox = SandboxClock(self.stores.settings)
             log.warning("INTERCEPT_SANDBOX is on: the clock can be moved (offset now %s). Never in production.",
@@ -75,30 +79,58 @@ class BotApp:
                         reminder=timedelta(minutes=self.config.reminder_minutes))
         self.timers = Timers(clock=self.clock, policy=lambda: policy, run=self._run, sweep=self._sweep,
                              sweep_seconds=self.config.sweep_seconds)
+        shared = self.stores.db.postgres  # several processes may work on this database
         self.service = InterceptService(webex=self.webex, stores=self.stores.domain(), presenter=CardPresenter(),
-                                        clock=self.clock, policy=policy, bot=self.bot, timers=self.timers)
+                                        clock=self.clock, policy=policy, bot=self.bot, timers=self.timers,
+                                        locks=AdvisoryLocks(self.stores.db.locks_engine()) if shared else None,
+                                        peers=shared)
         dispatcher = Dispatcher(webex=self.webex, handler=self.service)
         self.worker = Worker(store=self.stores.inbox, handle=dispatcher.dispatch, now=self.clock.now,
                              threads=self.config.workers)
-        requeued = self.stores.inbox.requeue_unfinished()
-        if requeued:
-            log.info("%d webhook events left unfinished by the last run go back to the queue", requeued)
+        self._requeue()
         self.timers.start()
-        self.service.recover()
+        if not self.stores.db.postgres:
+            self.service.recover()  # the one process: before any event is taken
+        self.leadership.watch(on_lead=self._lead, on_lose=self._lose)
         self.worker.start()
         self.receiver = Receiver(secret=self.config.webhook_secret, inbox=self.stores.inbox, bot_id=self.bot.id,
                                  now=self.clock.now, wake=self.worker.wake)
-        log.info("intercept-bot is up as %s", self.bot.display_name)
+        log.info("intercept-bot is up as %s (%s)", self.bot.display_name, self.leadership.role)
+
+    def _lead(self) -> None:
+        """This process runs the timers from now on. On PostgreSQL it took over from a leader that
+        may have died half-way: its events go back to the queue, its half-done work is due now,
+        and a sweep finds what fell due meanwhile (on the timers' threads, not the election's)."""
+        if self.stores.db.postgres and self.timers is not None:
+            self.timers.soon(self._take_over)
+
+    def _take_over(self) -> None:
+        if self.service is not None and self.leadership.leading:
+            self._requeue()
+            self.service.recover()
+
+    def _lose(self) -> None:
+        if not self.stores.db.postgres:  # SQLite: another process has the file now; this one stops
+            self._stop_work()
+
+    def _requeue(self) -> None:
+        requeued = self.stores.inbox.requeue_unfinished()
+        if requeued:
+            log.info("%d webhook events left unfinished by a process that ended go back to the queue", requeued)
 
     def _run(self, work: Work, request_id: str, person_id: str) -> None:
         """A timer fired."""
-        if self.service is not None and not self.lease_lost:
+        if self.service is not None and self.leadership.leading:
             self.service.run(work, request_id, person_id)
 
     def _sweep(self) -> None:
-        if self.service is None or self.lease_lost:
+        if self.service is None:
             return
         self.clock.refresh()
+        if not self.leadership.leading:
+            return
+        if self.stores.db.postgres:
+            self._requeue()
         self.service.sweep()
         self.stores.inbox.prune(datetime.now(UTC) - INBOX_KEPT)
 
@@ -135,44 +167,8 @@ class BotApp:
             self.worker.stop(timeout=REQUEST_TIMEOUT + 5)
         if self.timers:
             self.timers.shutdown()
-        if not self.lease_lost:
-            try:
-                self.lease.release()
-            except Exception:
-                log.exception("could not release the scheduler lease")
+        self.leadership.leave()
         self.stores.engine.dispose()
-
-    def _take_lease(self) -> None:
-        """Exactly one scheduler per database. A holder on this host that is alive is a second
-        process started by mistake: stop at once. A holder on another host may be a replaced
-        instance that died without releasing (SIGKILL): wait for its lease to run out."""
-        deadline = time.monotonic() + self.lease.ttl.total_seconds() + 5
-        while (holder := self.lease.take(datetime.now(UTC))) is not None:
-            if holder.host == self.lease.me.host or time.monotonic() > deadline:
-                raise StartupError(f"another intercept-bot is running against this database ({holder.describe()}): "
-                                   "run exactly one process per database")
-            log.warning("waiting for the scheduler lease of another instance (%s)", holder.describe())
-            time.sleep(min(5.0, max(deadline - time.monotonic(), 0.1)))
-        self._lease_thread = threading.Thread(target=self._keep_lease, name="lease", daemon=True)
-        self._lease_thread.start()
-
-    def _keep_lease(self) -> None:
-        """Renews the lease on its own clock (a slow sweep must not let it run out). A process
-        that lost it (it stalled for longer than the lease and another took over) stops its
-        timers and workers and reports itself unhealthy."""
-        period = self.lease.ttl.total_seconds() / 3
-        while not self._stopped.wait(period):
-            try:
-                holder = self.lease.take(datetime.now(UTC))
-            except Exception:
-                log.exception("could not renew the scheduler lease")
-                continue
-            if holder is not None and not self.lease_lost:
-                self.lease_lost = True
-                log.error("another intercept-bot took over this database (%s): this one stops working",
-                          holder.describe())
-                self._stop_work()
-                return
 
     def _stop_work(self) -> None:
         if self.worker:
@@ -189,6 +185,6 @@ class BotApp:
             checks["database"] = False
         checks["scheduler"] = bool(self.timers and self.timers.running)
         checks["workers"] = bool(self.worker and self.worker.alive)
-        checks["lease"] = not self.lease_lost
+        checks["lease"] = not isinstance(self.leadership, SingleProcess) or self.leadership.leading
         checks["ok"] = all(checks.values())
         return checks

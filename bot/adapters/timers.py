@@ -83,6 +83,13 @@ class Timers:
                 self.scheduler.add_job(self._job, "date", run_date=self.clock.to_wall(at), id=job_id, name=job_id,
                                        args=[self._run, work, request.id, request.person_id], replace_existing=True)
 
+    def soon(self, call: Callable[[], None]) -> None:
+        """Run `call` on a timer thread now (replacing one not started yet)."""
+        with self._changed:
+            if not self._stopping:
+                self.scheduler.add_job(self._job, "date", run_date=datetime.now(UTC), id="soon", name="soon",
+                                       args=[call], replace_existing=True)
+
     def next_run(self, work: Work, request_id: str) -> datetime | None:
         job = self.scheduler.get_job(f"{work.value}:{request_id}")
         return job.next_run_time if job else None

@@ -1,11 +1,13 @@
 """Telling people what happened, from the audit log.
 
 Every status change is written to the audit log in the same transaction as the change itself,
-and every change or failure in Webex with it or right after it. The announcer reads the log in id
-order from a stored cursor (writers take turns, so rows commit in id order) and sends the messages
+and every change or failure in Webex with it or right after it; each row is marked untold as it is
+written. The announcer claims untold rows (oldest first, one per request at a time, so each
+request's news go out in order; rows another process holds are passed over) and sends the messages
 each row calls for, so a crash between a change and the telling of it loses nothing: the next flush
 (after each event and timer, at every sweep, at start-up) tells. A message may, rarely, come twice
-(sent, then the process dies before its progress is stored). One Webex does not take is tried again
+(sent, then the process dies before its progress is stored: its claim runs out and another flush
+sends it again). One Webex does not take is tried again
 at the next flushes and given up after a few; rows older than a day are passed over, so a long
 outage does not end in a flood.
 
@@ -27,16 +29,15 @@ from bot.domain.outbox import Outbox
 from bot.domain.policy import Policy
 from bot.domain.ports import Clock, WebexError
 from bot.domain.schedule import Work
-from bot.domain.stores import AuditEntry, Stores
+from bot.domain.stores import AuditEntry, Stores, Untold
 from bot.domain.text import escape_markdown, quote_block, span, when
 from bot.domain.values import AuditEvent, Reason, Where
 
 log = logging.getLogger(__name__)
 
-CURSOR = "announced_up_to"  # "<last row fully told>" or "<that>:<row told in part>:<messages sent>:<failed tries>"
-EARLIER_PROGRESS = "announce_progress"  # earlier versions kept "<row told in part>:<sent>:<tries>" here
 MAX_AGE = timedelta(hours=24)
-BATCH = 200
+BATCH = 50
+HOLD = timedelta(minutes=5)  # a flush holds the rows it took this long (then another may take them)
 ALERT_EVERY = 3  # a failing revert is reported at attempts 3, 6, 12, 24, ...
 
 # a failed apply's reason -> (to the requester, to the approvers)
@@ -45,25 +46,6 @@ OUTCOMES = {
     Reason.NOTHING_CHANGED: ("Nothing was changed.", "Nothing was changed."),
     Reason.AS_BEFORE: ("Your settings are as they were before.", "Their settings are as they were before."),
 }
-
-
-@dataclass(frozen=True)
-class Progress:
-    cursor: int = 0  # the last row fully told
-    row: int = 0  # a row told in part
-    sent: int = 0  # of its messages, sent
-    tries: int = 0  # failed tries of the next one
-
-    @classmethod
-    def read(cls, raw: str | None) -> Progress:
-        try:
-            parts = [int(part) for part in (raw or "0").split(":")]
-        except ValueError:
-            return cls()
-        return cls(*parts[:4]) if len(parts) in (1, 4) else cls()
-
-    def __str__(self) -> str:
-        return str(self.cursor) if not self.row else f"{self.cursor}:{self.row}:{self.sent}:{self.tries}"
 
 
 @dataclass(frozen=True)
@@ -82,11 +64,11 @@ class Announcer:
         self.policy = policy
         self._lock = threading.Lock()
         self._wanted = threading.Event()
-        self._upgraded = False
 
     def flush(self) -> None:
         """Send what the audit log has that was not told yet. Never raises, never waits: when
-        another thread is flushing, it takes this call's rows too."""
+        another thread of this process is flushing, it takes this call's rows too (another process
+        flushing at the same time takes other rows)."""
         self._wanted.set()
         while self._wanted.is_set():
             if not self._lock.acquire(blocking=False):
@@ -101,45 +83,37 @@ class Announcer:
                 self._lock.release()
 
     def _flush(self) -> None:
-        saved = progress = self._upgrade(Progress.read(self.stores.settings.get(CURSOR)))
-        oldest = self.clock.now() - MAX_AGE
+        audit = self.stores.audit
         while True:
-            rows = self.stores.audit.after(progress.cursor, BATCH)
-            for row, request in rows:
-                news = self._news(row, request) if row.at >= oldest and request is not None else []
-                done = progress.sent if progress.row == row.id else 0
-                for index in range(done, len(news)):
-                    try:
-                        self.outbox.send(news[index].where, news[index].markdown)
-                    except WebexError as error:
-                        tries = progress.tries + 1 if progress.row == row.id else 1
-                        if error.transient and tries < self.TRIES:
-                            self._save(Progress(progress.cursor, row.id, index, tries))
-                            log.warning("announcing later (Webex: %s)", error)
-                            return  # the next flush goes on from this message
-                        log.warning("could not announce audit row %d: %s", row.id, error)
-                    last = index + 1 == len(news)
-                    progress = Progress(row.id) if last else Progress(progress.cursor, row.id, index + 1)
-                    saved = self._save(progress)
-                progress = Progress(row.id)
-            if len(rows) < BATCH:
-                break
-        if progress != saved:
-            self._save(progress)
+            rows = audit.untold(self.clock.now(), hold=HOLD, limit=BATCH)
+            told: list[int] = []
+            for index, row in enumerate(rows):
+                stopped = self._tell_row(row)
+                if stopped is not None:  # Webex is not answering: the next flush goes on from here
+                    audit.told(told)
+                    later = {r.entry.id: (r.sent, r.tries) for r in rows[index + 1:]}
+                    audit.tell_later({row.entry.id: stopped, **later})
+                    return
+                told.append(row.entry.id)
+            audit.told(told)
+            if len({row.entry.request_id for row in rows}) < BATCH:
+                return
 
-    def _upgrade(self, progress: Progress) -> Progress:
-        """Once per process: a row an earlier version stopped telling half-way goes on where it stopped."""
-        if self._upgraded:
-            return progress
-        self._upgraded = True
-        if progress.row:
-            return progress
-        earlier = Progress.read(f"{progress.cursor}:{self.stores.settings.get(EARLIER_PROGRESS) or '0:0:0'}")
-        return earlier if earlier.row > progress.cursor else progress
-
-    def _save(self, progress: Progress) -> Progress:
-        self.stores.settings.set(CURSOR, str(progress))
-        return progress
+    def _tell_row(self, row: Untold) -> tuple[int, int] | None:
+        """Send the row's messages from where an earlier flush stopped; when Webex fails, where
+        this one stopped (messages sent, failed tries)."""
+        oldest = self.clock.now() - MAX_AGE
+        news = self._news(row.entry, row.request) if row.entry.at >= oldest and row.request is not None else []
+        for index in range(row.sent, len(news)):
+            try:
+                self.outbox.send(news[index].where, news[index].markdown)
+            except WebexError as error:
+                tries = row.tries + 1 if index == row.sent else 1
+                if error.transient and tries < self.TRIES:
+                    log.warning("announcing later (Webex: %s)", error)
+                    return index, tries
+                log.warning("could not announce audit row %d: %s", row.entry.id, error)
+        return None
 
     def _news(self, row: AuditEntry, request: Request) -> list[News]:
         handler = {AuditEvent.STATUS: self._status, AuditEvent.WEBEX_ERROR: self._webex_error,

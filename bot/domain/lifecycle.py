@@ -22,9 +22,8 @@ import enum
 import logging
 from datetime import datetime, timedelta
 
-from bot.domain.locks import PersonLocks
 from bot.domain.model import InterceptSettings, Request, Status
-from bot.domain.ports import Clock, Webex, WebexError
+from bot.domain.ports import Clock, Locks, Webex, WebexError
 from bot.domain.schedule import Work
 from bot.domain.stores import AuditLog, GreetingStore, Happened, Move, RequestStore
 from bot.domain.values import AuditEvent, Reason
@@ -46,7 +45,7 @@ class Ended(enum.Enum):
 
 class Lifecycle:
     def __init__(self, *, webex: Webex, requests: RequestStore, greetings: GreetingStore, audit: AuditLog,
-                 clock: Clock, locks: PersonLocks) -> None:
+                 clock: Clock, locks: Locks) -> None:
         self.webex = webex
         self.requests = requests
         self.greetings = greetings

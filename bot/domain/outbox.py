@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,9 +50,10 @@ class Reply:
 
 
 class Outbox:
-    def __init__(self, webex: Webex, cards: CardStore) -> None:
+    def __init__(self, webex: Webex, cards: CardStore, *, peers: bool = False) -> None:
         self.webex = webex
         self.cards = cards
+        self.peers = peers  # other processes post cards too (several instances on one database)
         self._posting = 0
         self._posted = threading.Condition()
 
@@ -116,11 +118,22 @@ class Outbox:
                 log.warning("could not delete card message: %s", error)
         return True
 
-    def wait_for_posts(self, timeout: float) -> None:
-        """Webex may deliver a click on a card before the bot has recorded that the card is its
-        own: a click on an unknown card waits for the cards being posted."""
+    def find_card(self, message_id: str, timeout: float) -> CardRecord | None:
+        """The bot's record of a card. Webex may deliver a click on a card before the bot has
+        recorded that the card is its own: a click on an unknown card waits for the cards this
+        process is posting and, when other processes post cards too, looks again for a while
+        (the record follows the post within moments)."""
+        record = self.cards.get(message_id)
+        if record is not None:
+            return record
+        deadline = time.monotonic() + timeout
         with self._posted:
             self._posted.wait_for(lambda: self._posting == 0, timeout=timeout)
+        pause = 0.02
+        while (record := self.cards.get(message_id)) is None and self.peers and time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(2 * pause, 0.5)
+        return record
 
     def _send_reply(self, reply: Reply, where: Where) -> None:
         if reply.keep is not None and reply.card is not None:

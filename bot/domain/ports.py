@@ -9,6 +9,7 @@ implements `Timers`, `bot.adapters.clock` the clock; tests can hand in their own
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -118,6 +119,14 @@ class Timers(Protocol):
 
     def follow(self, request: Request) -> None:
         """The row's due times are as it says now: hold timers for what falls due within the horizon."""
+
+
+class Locks(Protocol):
+    """One lock per person, held while one person's requests and intercept are worked on: in this
+    process (`bot.domain.locks.PersonLocks`), or across processes (`bot.adapters.locks`).
+    Re-entrant; a holder of one person's lock never waits for another person's."""
+
+    def __call__(self, person_id: str) -> AbstractContextManager[Any]: ...
 
 
 class Clock(Protocol):

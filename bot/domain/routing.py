@@ -197,10 +197,7 @@ class Router:
 
     def action(self, action: CardAction) -> None:
         core = self.core
-        record = core.cards.get(action.message_id)
-        if record is None:  # perhaps a card still being recorded: wait for the cards being posted
-            core.outbox.wait_for_posts(CARD_RECORD_WAIT)
-            record = core.cards.get(action.message_id)
+        record = core.outbox.find_card(action.message_id, CARD_RECORD_WAIT)
         if record is None or record.room_id != action.room_id:
             log.warning("card action %s on a message that is not one of the bot's cards", action.id)
             core.outbox.answer(action, Reply("This card is not one I can act on any more."))

@@ -23,7 +23,7 @@ from bot.domain.announce import Announcer
 from bot.domain.lifecycle import Lifecycle
 from bot.domain.model import OPEN_STATES, Person, Request, Status
 from bot.domain.policy import Policy
-from bot.domain.ports import CardAction, ChatMessage, Clock, Presenter, Timers, Webex, WebexError
+from bot.domain.ports import CardAction, ChatMessage, Clock, Locks, Presenter, Timers, Webex, WebexError
 from bot.domain.schedule import Work
 from bot.domain.stores import Stores
 from bot.domain.values import CardKind
@@ -43,8 +43,13 @@ LIVE_WHILE = {CardKind.FORM: Status.FORM_SENT, CardKind.APPROVAL: Status.AWAITIN
 
 class InterceptService:
     def __init__(self, *, webex: Webex, stores: Stores, presenter: Presenter, clock: Clock, policy: Policy,
-                 bot: Person, timers: Timers | None = None) -> None:
-        self.core = Core(webex=webex, stores=stores, presenter=presenter, clock=clock, policy=policy, bot=bot)
+                 bot: Person, timers: Timers | None = None, locks: Locks | None = None,
+                 peers: bool = False) -> None:
+        """`locks` and `peers`: other processes work on the same database (several instances on
+        PostgreSQL): one person's lock is held across them, and a click on a card not recorded
+        yet waits for them too."""
+        self.core = Core(webex=webex, stores=stores, presenter=presenter, clock=clock, policy=policy, bot=bot,
+                         locks=locks, peers=peers)
         self.lifecycle = Lifecycle(webex=webex, requests=stores.requests, greetings=stores.greetings,
                                    audit=stores.audit, clock=clock, locks=self.core.locks)
         self.approval = Approval(self.core, self.lifecycle)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from bot.domain.model import Request, Status
@@ -77,6 +77,17 @@ class AuditEntry:
     reason: Reason | None
     note: str
     detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Untold:
+    """An audit row not told yet, claimed by one flush: with its request as it is now, and how far
+    an earlier flush got (messages sent, failed tries of the next one)."""
+
+    entry: AuditEntry
+    request: Request | None
+    sent: int = 0
+    tries: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,8 +168,19 @@ class AuditLog(Protocol):
 
     def record(self, request: Request, happened: Happened, *, now: datetime, actor_id: str | None = None) -> None: ...
     def after(self, after_id: int, limit: int) -> list[tuple[AuditEntry, Request | None]]:
-        """Rows after `after_id`, oldest first, each with its request as it is now (what is left to
-        announce, and what to say it from)."""
+        """Rows after `after_id`, oldest first, each with its request as it is now (reading the log)."""
+
+    def untold(self, now: datetime, *, hold: timedelta, limit: int) -> list[Untold]:
+        """Claim, for `hold`, the rows not told yet of up to `limit` requests whose oldest untold row
+        no other flush holds; oldest first. Every row is told, however late it commits (nothing is
+        read by a cursor), and a request's rows only ever by one flush at a time, in order."""
+
+    def told(self, row_ids: Sequence[int]) -> None:
+        """These rows' messages are sent (or given up): they are not untold any more."""
+
+    def tell_later(self, progress: Mapping[int, tuple[int, int]]) -> None:
+        """These rows were not (all) told: for each, messages sent and failed tries of the next;
+        their claim ends."""
 
     def greetings_uploaded(self, person_id: str) -> set[str]:
         """Names of the greetings the bot has uploaded for the person."""

@@ -29,6 +29,7 @@ from tests.unit.test_store import (  # noqa: F401 - collected here, on PostgreSQ
     test_moves_together_are_all_or_nothing_and_what_happened_goes_with_a_move,
     test_people_greetings_and_settings,
     test_racing_moves_let_exactly_one_win,
+    test_untold_rows_are_held_by_one_flush_per_request_and_told_in_order,
     test_what_is_due_is_found_by_status_and_time,
 )
 

@@ -41,6 +41,7 @@ class FakeWebex:
         self.uploads: list[str] = []  # greetings uploaded
         # fault plan: operation name -> list of errors to raise, one per call, in order (None = succeed)
         self.faults: dict[str, list[WebexError | None]] = {}
+        self.on_send: Callable[[], None] | None = None  # runs inside each send (another process acting)
         self._ids = itertools.count(1)
 
     def _maybe_fail(self, operation: str) -> None:
@@ -73,6 +74,8 @@ class FakeWebex:
              parent_id: str | None = None) -> SentMessage:
         self._maybe_fail("send")
         assert markdown, "Webex refuses an empty message"
+        if self.on_send is not None:
+            self.on_send()
         if to_person_email and to_person_email.endswith(".invalid"):
             raise permanent(404, "send")  # Webex knows nobody by that address
         message_id = f"m{next(self._ids)}"

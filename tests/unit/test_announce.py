@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from bot.domain.announce import CURSOR, EARLIER_PROGRESS, Announcer
+import threading
+
+from bot.domain.announce import HOLD, Announcer
 from bot.domain.model import Status
+from bot.domain.values import Reason
 from tests.unit.fakes import ALICE, World, transient
 
 
@@ -40,19 +43,49 @@ def test_each_row_is_told_once(tmp_path) -> None:
         world.service.announcer.flush()
         world.service.sweep()
     assert len(world.webex.sent) == told
-    assert int(world.stores.settings.get(CURSOR) or 0) == max(
-        row.id for row, _request in world.stores.audit.after(0, 1000))
+    assert world.stores.audit.untold(world.clock.now(), hold=HOLD, limit=1000) == []
 
 
-def test_a_row_an_earlier_version_stopped_telling_half_way_goes_on_where_it_stopped() -> None:
-    world = World()
+def _story(world: World) -> list[tuple[str, str]]:
     world.request_and_approve()
-    on = [row for row, _request in world.stores.audit.after(0, 1000) if row.target is Status.ACTIVE][-1]
-    # as an earlier version left them: the row's first message went out, Webex refused the second
-    world.stores.settings.set(CURSOR, str(on.id - 1))
-    world.stores.settings.set(EARLIER_PROGRESS, f"{on.id}:1:1")
-    requester, approvers = len(world.webex.said("now intercepted until")), len(world.webex.said("is on until"))
-    world.restart()  # this version starts
-    assert len(world.webex.said("now intercepted until")) == requester  # not again
-    assert len(world.webex.said("is on until")) == approvers + 1  # the one that had not gone
-    assert world.stores.settings.get(CURSOR) == str(max(row.id for row, _ in world.stores.audit.after(0, 1000)))
+    world.say(ALICE, "cancel")
+    world.run_until_quiet(sweeps=3)
+    return [(m["room"], m["markdown"]) for m in world.webex.sent if m["card"] is None]
+
+
+def test_two_processes_flushing_at_once_tell_each_row_once_and_each_requests_news_in_order() -> None:
+    """A second announcer on the same rows (another process) flushes in the middle of every send
+    of the first: together they send what one alone sends, once, and in the same order per room."""
+    alone = _story(World())
+    world = World()
+    other = Announcer(stores=world.stores, outbox=world.service.core.outbox, clock=world.clock,
+                      policy=lambda: world.policy)
+    busy = threading.Lock()
+
+    def meanwhile() -> None:
+        if busy.acquire(blocking=False):  # the other's own sends do not start a third
+            try:
+                other.flush()
+            finally:
+                busy.release()
+
+    world.webex.on_send = meanwhile
+    together = _story(world)
+    assert sorted(together) == sorted(alone)
+    for room in {room for room, _text in alone}:
+        assert [t for r, t in together if r == room] == [t for r, t in alone if r == room]
+
+
+def test_a_row_held_by_a_flush_that_died_is_told_after_its_hold_runs_out(monkeypatch) -> None:
+    world = World()
+    world.say(ALICE, "intercept me until Friday")
+    with monkeypatch.context() as patch:
+        patch.setattr(world.service.announcer, "flush", lambda: None)  # this process has not told it yet...
+        world.click(ALICE, world.live_card("form"), {"intent": "cancel"})
+    held = world.stores.audit.untold(world.clock.now(), hold=HOLD, limit=1000)  # ... another took it and died
+    assert [row.entry.reason for row in held] == [Reason.FORM_CANCELLED]
+    world.service.announcer.flush()
+    assert world.webex.said("Cancelled: nothing was changed") == []  # held
+    world.clock.advance(minutes=HOLD.total_seconds() / 60 + 1)
+    world.service.announcer.flush()
+    assert len(world.webex.said("Cancelled: nothing was changed")) == 1

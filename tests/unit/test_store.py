@@ -195,6 +195,29 @@ def test_greetings_uploaded_are_read_from_the_audit_log(stores: Stores) -> None:
     assert stores.audit.greeting_uploaded("r1") and not stores.audit.greeting_uploaded("r2")
 
 
+def test_untold_rows_are_held_by_one_flush_per_request_and_told_in_order(stores: Stores) -> None:
+    hold = timedelta(minutes=5)
+    stores.requests.add(request("r1"))
+    stores.requests.add(request("r2", person_id="p2"))
+    stores.requests.move("r1", Status.AWAITING_APPROVAL, Status.APPROVED, now=NOW, reason=Reason.DECIDED)
+    first = stores.audit.untold(NOW, hold=hold, limit=1)  # one request: all of its untold rows
+    assert [(row.entry.request_id, row.entry.target) for row in first] == [
+        ("r1", Status.AWAITING_APPROVAL), ("r1", Status.APPROVED)]
+    stores.requests.move("r1", Status.APPROVED, Status.APPLYING, now=NOW, reason=Reason.APPLYING)
+    other = stores.audit.untold(NOW, hold=hold, limit=10)  # another flush: r1 waits behind the held rows
+    assert [row.entry.request_id for row in other] == ["r2"]
+    assert stores.audit.untold(NOW, hold=hold, limit=10) == []
+    stores.audit.told([first[0].entry.id])
+    stores.audit.tell_later({first[1].entry.id: (1, 2)})  # half told: its claim ends, its progress kept
+    again = stores.audit.untold(NOW, hold=hold, limit=10)
+    assert [(row.entry.target, row.sent, row.tries) for row in again] == [
+        (Status.APPROVED, 1, 2), (Status.APPLYING, 0, 0)]
+    assert again[0].request is not None and again[0].request.status is Status.APPLYING  # as it is now
+    stores.audit.told([row.entry.id for row in again])
+    assert [row.entry.request_id for row in stores.audit.untold(NOW + hold * 2, hold=hold, limit=10)] == [
+        "r2"]  # its holder never said it was told: when the hold runs out, another flush takes it
+
+
 # ---------------------------------------------------------------------------------------------- the database only
 
 

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bot.adapters.store.rows import decode_reason, detail_of, from_row, json_value
-from bot.adapters.store.schema import Database, audit_table, requests_table
+from bot.adapters.store.schema import Database, audit_table, news_table, requests_table
 from bot.domain.model import Request, Status
-from bot.domain.stores import AuditEntry, Happened
+from bot.domain.stores import AuditEntry, Happened, Untold
 from bot.domain.values import AuditEvent
 
 _JOINED = "joined__"  # the columns of the request, read with its audit rows
+
+
+def append(tx: Connection, **values: Any) -> None:
+    """An audit row, and its mark as not told yet, in the caller's transaction."""
+    inserted = tx.execute(insert(audit_table).values(**values)).inserted_primary_key
+    assert inserted is not None
+    row_id = inserted[0]
+    tx.execute(insert(news_table).values(audit_id=row_id, request_id=values["request_id"], sent=0, tries=0))
 
 
 class SqlAudit:
@@ -22,10 +31,9 @@ class SqlAudit:
 
     def record(self, request: Request, happened: Happened, *, now: datetime, actor_id: str | None = None) -> None:
         with self.db.write() as tx:
-            tx.execute(insert(audit_table).values(
-                at=now, request_id=request.id, person_id=request.person_id, actor_id=actor_id,
-                event=happened.event.value, note=happened.note[:2000], detail=detail_of(happened.detail),
-                tracking_id=happened.tracking_id))
+            append(tx, at=now, request_id=request.id, person_id=request.person_id, actor_id=actor_id,
+                   event=happened.event.value, note=happened.note[:2000], detail=detail_of(happened.detail),
+                   tracking_id=happened.tracking_id)
 
     def after(self, after_id: int, limit: int) -> list[tuple[AuditEntry, Request | None]]:
         """The rows after `after_id`, oldest first, each with its request as it is now (one query)."""
@@ -35,6 +43,44 @@ class SqlAudit:
         with self.db.read() as connection:
             rows = [row._mapping for row in connection.execute(query)]
         return [(_entry(row), from_row(row, _JOINED) if row[_JOINED + "id"] is not None else None) for row in rows]
+
+    def untold(self, now: datetime, *, hold: timedelta, limit: int) -> list[Untold]:
+        """In one transaction: the oldest untold row of each request that is free (no flush holds
+        it), locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL (two flushes never take the same
+        one), then all untold rows of those requests; all marked held until `now + hold`. A row of
+        such a request that commits later waits behind the held ones: its request's news stay in
+        order."""
+        news, earlier = news_table, news_table.alias("earlier")
+        oldest = ~select(earlier.c.audit_id).where(earlier.c.request_id == news.c.request_id,
+                                                   earlier.c.audit_id < news.c.audit_id).exists()
+        free = or_(news.c.claimed_until.is_(None), news.c.claimed_until < now)
+        heads = (select(news.c.request_id).where(free, oldest).order_by(news.c.audit_id).limit(limit)
+                 .with_for_update(skip_locked=True, of=news))
+        with self.db.write() as tx:
+            requests = [row.request_id for row in tx.execute(heads)]
+            if not requests:
+                return []
+            marks = {row.audit_id: row for row in tx.execute(
+                select(news.c.audit_id, news.c.sent, news.c.tries).where(news.c.request_id.in_(requests))
+                .with_for_update(of=news))}
+            tx.execute(update(news).where(news.c.audit_id.in_(marks)).values(claimed_until=now + hold))
+            query = (select(audit_table, *(c.label(_JOINED + c.name) for c in requests_table.c))
+                     .join(requests_table, requests_table.c.id == audit_table.c.request_id, isouter=True)
+                     .where(audit_table.c.id.in_(marks)).order_by(audit_table.c.id))
+            rows = [row._mapping for row in tx.execute(query)]
+        return [Untold(_entry(row), from_row(row, _JOINED) if row[_JOINED + "id"] is not None else None,
+                       marks[row["id"]].sent, marks[row["id"]].tries) for row in rows]
+
+    def told(self, row_ids: Sequence[int]) -> None:
+        if row_ids:
+            with self.db.write() as tx:
+                tx.execute(delete(news_table).where(news_table.c.audit_id.in_(list(row_ids))))
+
+    def tell_later(self, progress: Mapping[int, tuple[int, int]]) -> None:
+        with self.db.write() as tx:
+            for row_id, (sent, tries) in progress.items():
+                tx.execute(update(news_table).where(news_table.c.audit_id == row_id)
+                           .values(sent=sent, tries=tries, claimed_until=None))
 
     def greetings_uploaded(self, person_id: str) -> set[str]:
         query = select(audit_table.c.detail).where(audit_table.c.person_id == person_id,

@@ -1,15 +1,21 @@
 """The event inbox, on SQLAlchemy (`bot.edge.intake.Inbox`): each event kept once, claimed by one
-worker at a time (a compare-and-set), done, retried later, or failed for good."""
+worker at a time, done, retried later, or failed for good.
+
+Workers of every process share it: a claim takes the oldest due event with `FOR UPDATE SKIP
+LOCKED` (PostgreSQL; SQLite has one writer at a time) and marks it with the claiming process
+(`owner`). An event whose owner died is put back: on SQLite (one process) all of them at start-up;
+on PostgreSQL those whose owner no longer holds its advisory lock (the database drops it with the
+dead process's connection)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Integer, Select, and_, insert, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.adapters.store.schema import Database, inbox_table
+from bot.adapters.store.schema import INSTANCE_LOCKS, Database, inbox_table
 from bot.edge.intake import Event
 
 
@@ -23,8 +29,9 @@ def _event(key: str) -> Event:
 
 
 class SqlInbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, owner: str = "") -> None:
         self.db = db
+        self.owner = owner  # this process (on PostgreSQL the key of its advisory lock)
 
     def add(self, event: Event, payload: bytes | str, now: datetime) -> bool:
         text = payload.decode() if isinstance(payload, bytes) else payload
@@ -37,19 +44,17 @@ class SqlInbox:
         return True
 
     def claim(self, now: datetime) -> Event | None:
-        """Take the oldest due pending event (compare-and-set to `processing`)."""
+        """Take the oldest due pending event (locked, then marked `processing` by this owner)."""
         with self.db.write() as tx:
-            candidates = tx.execute(
+            key = tx.execute(
                 select(inbox_table.c.key)
                 .where(inbox_table.c.status == "pending", inbox_table.c.next_attempt_at <= now)
-                .order_by(inbox_table.c.received_at).limit(5)).all()
-            for (key,) in candidates:
-                taken = tx.execute(update(inbox_table)
-                                   .where(inbox_table.c.key == key, inbox_table.c.status == "pending")
-                                   .values(status="processing", attempts=inbox_table.c.attempts + 1))
-                if taken.rowcount == 1:
-                    return _event(str(key))
-        return None
+                .order_by(inbox_table.c.received_at).limit(1).with_for_update(skip_locked=True)).scalar()
+            if key is None:
+                return None
+            tx.execute(update(inbox_table).where(inbox_table.c.key == key)
+                       .values(status="processing", attempts=inbox_table.c.attempts + 1, owner=self.owner))
+        return _event(str(key))
 
     def finish(self, event: Event, *, error: str = "", retry_at: datetime | None = None) -> None:
         """Done (no error), failed for good (error, no retry_at), or back to pending until retry_at."""
@@ -66,10 +71,18 @@ class SqlInbox:
         return int(row.attempts) if row else 0
 
     def requeue_unfinished(self) -> int:
-        """At start-up: events a dead process was processing go back to pending."""
+        """Events a dead process was processing go back to pending: on SQLite (called at start-up,
+        one process) all of them; on PostgreSQL those whose owner holds no advisory lock any more."""
+        unfinished = inbox_table.c.status == "processing"
+        if self.db.postgres:
+            held: Select[int] = select(literal_column("1", Integer)).select_from(text("pg_locks")).where(
+                text("locktype = 'advisory' AND classid = :space AND objsubid = 2 AND granted "
+                     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+                .bindparams(space=INSTANCE_LOCKS),
+                literal_column("objid::text") == inbox_table.c.owner)
+            unfinished = and_(unfinished, ~held.exists())
         with self.db.write() as tx:
-            result = tx.execute(update(inbox_table).where(inbox_table.c.status == "processing")
-                                .values(status="pending"))
+            result = tx.execute(update(inbox_table).where(unfinished).values(status="pending"))
         return int(result.rowcount)
 
     def prune(self, before: datetime) -> int:

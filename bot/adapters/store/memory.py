@@ -9,15 +9,33 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.adapters.store.rows import detail_of
 from bot.domain.model import Request, Status, can_move
-from bot.domain.stores import AuditEntry, CardRecord, Happened, HistoryEntry, Listener, Move, Stores, Window
+from bot.domain.stores import (
+    AuditEntry,
+    CardRecord,
+    Happened,
+    HistoryEntry,
+    Listener,
+    Move,
+    Stores,
+    Untold,
+    Window,
+)
 from bot.domain.values import AuditEvent, CardKind, Reason
 
 _TIMES = tuple(f.name for f in fields(Request) if f.type in ("datetime", "datetime | None"))
+
+
+@dataclass
+class _Untold:
+    request_id: str
+    sent: int = 0
+    tries: int = 0
+    claimed_until: datetime | None = None
 
 
 @dataclass
@@ -27,6 +45,7 @@ class Memory:
     lock: threading.RLock = field(default_factory=threading.RLock)
     requests: dict[str, Request] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    untold: dict[int, _Untold] = field(default_factory=dict)  # audit row id -> how far it was told
     ids: Iterable[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -147,9 +166,11 @@ def _log(memory: Memory, at: datetime, request: Request, event: AuditEvent, *, a
     """An audit row, its detail as JSON would give it back (as the SQL store's does)."""
     written = json.loads(json.dumps(detail_of(detail or {}, reason) or {}))
     with memory.lock:
-        memory.audit.append(AuditEntry(id=next(iter(memory.ids)), at=_aware(at), request_id=request.id,
+        row_id = next(iter(memory.ids))
+        memory.audit.append(AuditEntry(id=row_id, at=_aware(at), request_id=request.id,
                                        event=event, source=source, target=target, actor_id=actor_id,
                                        reason=reason, note=note[:2000], detail=written))
+        memory.untold[row_id] = _Untold(request.id)
 
 
 class MemoryAudit:
@@ -164,6 +185,34 @@ class MemoryAudit:
         with self.memory.lock:
             rows = [row for row in self.memory.audit if row.id > after_id][:limit]
             return [(row, _copy(self.memory.requests.get(row.request_id))) for row in rows]
+
+    def untold(self, now: datetime, *, hold: timedelta, limit: int) -> list[Untold]:
+        with self.memory.lock:
+            groups: dict[str, list[int]] = {}
+            for row_id in sorted(self.memory.untold):
+                groups.setdefault(self.memory.untold[row_id].request_id, []).append(row_id)
+            free = [ids for ids in groups.values()
+                    if (head := self.memory.untold[ids[0]]).claimed_until is None or head.claimed_until < now]
+            entries = {row.id: row for row in self.memory.audit}
+            claimed: list[Untold] = []
+            for ids in free[:limit]:
+                for row_id in ids:
+                    mark = self.memory.untold[row_id]
+                    mark.claimed_until = now + hold
+                    claimed.append(Untold(entries[row_id], _copy(self.memory.requests.get(mark.request_id)),
+                                          mark.sent, mark.tries))
+        return sorted(claimed, key=lambda row: row.entry.id)
+
+    def told(self, row_ids: Sequence[int]) -> None:
+        with self.memory.lock:
+            for row_id in row_ids:
+                self.memory.untold.pop(row_id, None)
+
+    def tell_later(self, progress: Mapping[int, tuple[int, int]]) -> None:
+        with self.memory.lock:
+            for row_id, (sent, tries) in progress.items():
+                if row_id in self.memory.untold:
+                    self.memory.untold[row_id] = _Untold(self.memory.untold[row_id].request_id, sent, tries)
 
     def greetings_uploaded(self, person_id: str) -> set[str]:
         with self.memory.lock:

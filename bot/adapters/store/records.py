@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.store.schema import Database, cards_table, directory_table, greetings_table, settings_table
 from bot.domain.stores import CardRecord
@@ -80,11 +81,17 @@ class SqlPeople:
 
     def remember(self, email: str, person_id: str) -> None:
         email = email.lower()
-        with self.db.write() as tx:
-            updated = tx.execute(update(directory_table).where(directory_table.c.email == email)
-                                 .values(person_id=person_id))
-            if updated.rowcount == 0:
-                tx.execute(insert(directory_table).values(email=email, person_id=person_id))
+        for last in (False, True):  # another process may insert the same email first: then update it
+            try:
+                with self.db.write() as tx:
+                    updated = tx.execute(update(directory_table).where(directory_table.c.email == email)
+                                         .values(person_id=person_id))
+                    if updated.rowcount == 0:
+                        tx.execute(insert(directory_table).values(email=email, person_id=person_id))
+                return
+            except IntegrityError:
+                if last:
+                    raise
 
     def known(self, email: str) -> str | None:
         with self.db.read() as connection:
@@ -130,7 +137,15 @@ class SqlSettings:
         self.swap(key, lambda _old: value)
 
     def swap(self, key: str, change: Callable[[str | None], str | None]) -> str | None:
-        """Read and replace one setting in one write transaction (None deletes it); returns the new value."""
+        """Read and replace one setting in one write transaction (None deletes it); returns the new value.
+        The row is locked while `change` runs; a setting that another process creates meanwhile is
+        read again."""
+        try:
+            return self._swap(key, change)
+        except IntegrityError:
+            return self._swap(key, change)
+
+    def _swap(self, key: str, change: Callable[[str | None], str | None]) -> str | None:
         with self.db.write() as tx:
             row = tx.execute(select(settings_table.c.value).where(settings_table.c.key == key)
                              .with_for_update()).first()

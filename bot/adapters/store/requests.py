@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
+from bot.adapters.store.audit import append
 from bot.adapters.store.rows import decode_reason, detail_of, from_row, to_row, to_row_partial
 from bot.adapters.store.schema import Database, audit_table, requests_table
 from bot.domain.model import Request, Status, can_move
@@ -39,11 +40,10 @@ class SqlRequests:
     def add(self, request: Request, *, reason: Reason = Reason.REQUESTED) -> None:
         with self.db.write() as tx:
             tx.execute(insert(requests_table).values(**to_row(request)))
-            tx.execute(insert(audit_table).values(
-                at=request.created_at, request_id=request.id, person_id=request.person_id,
-                actor_id=request.person_id, event=AuditEvent.STATUS.value, source=None,
-                target=request.status.value, note=reason.text,
-                detail=detail_of({"person_email": request.person_email, "end_at": request.end_at}, reason)))
+            append(tx, at=request.created_at, request_id=request.id, person_id=request.person_id,
+                   actor_id=request.person_id, event=AuditEvent.STATUS.value, source=None,
+                   target=request.status.value, note=reason.text,
+                   detail=detail_of({"person_email": request.person_email, "end_at": request.end_at}, reason))
         self._written(request)
 
     def get(self, request_id: str) -> Request | None:
@@ -92,14 +92,12 @@ class SqlRequests:
         if result.rowcount != 1 or before is None:
             raise _Lost(move.request_id)
         if happened is not None:  # what happened in Webex, written with the move it led to
-            tx.execute(insert(audit_table).values(
-                at=now, request_id=move.request_id, person_id=before.person_id, actor_id=actor_id,
-                event=happened.event.value, note=happened.note[:2000], detail=detail_of(happened.detail),
-                tracking_id=happened.tracking_id))
-        tx.execute(insert(audit_table).values(
-            at=now, request_id=move.request_id, person_id=before.person_id, actor_id=actor_id,
-            event=AuditEvent.STATUS.value, source=before.status, target=move.target.value,
-            note=(move.note or move.reason.text)[:2000], detail=detail_of(move.changes, move.reason)))
+            append(tx, at=now, request_id=move.request_id, person_id=before.person_id, actor_id=actor_id,
+                   event=happened.event.value, note=happened.note[:2000], detail=detail_of(happened.detail),
+                   tracking_id=happened.tracking_id)
+        append(tx, at=now, request_id=move.request_id, person_id=before.person_id, actor_id=actor_id,
+               event=AuditEvent.STATUS.value, source=before.status, target=move.target.value,
+               note=(move.note or move.reason.text)[:2000], detail=detail_of(move.changes, move.reason))
         row = tx.execute(select(requests_table).where(requests_table.c.id == move.request_id)).one()
         return from_row(row._mapping)
 

@@ -111,6 +111,19 @@ audit_table = Table(
     Column("tracking_id", String(200)),
 )
 
+news_table = Table(
+    # The audit rows not told yet (`bot.domain.announce`): one per audit row, written in the same
+    # transaction, removed once its messages are sent. A flush claims rows for a while
+    # (`claimed_until`, `FOR UPDATE SKIP LOCKED` on PostgreSQL), so several processes tell each row
+    # once, and a row that commits late is still told: nothing is read by a cursor.
+    "audit_news", metadata,
+    Column("audit_id", Integer(), primary_key=True, autoincrement=False),
+    Column("request_id", String(64), nullable=False, index=True),
+    Column("sent", Integer(), nullable=False, default=0),  # of the row's messages, sent
+    Column("tries", Integer(), nullable=False, default=0),  # failed tries of the next one
+    Column("claimed_until", UTCDateTime()),
+)
+
 cards_table = Table(
     "card_messages", metadata,
     Column("message_id", String(200), primary_key=True),
@@ -130,6 +143,7 @@ inbox_table = Table(
     Column("attempts", Integer(), nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("error", Text(), nullable=False, default=""),
+    Column("owner", String(40)),  # the process handling it (status processing): see SqlInbox
 )
 
 greetings_table = Table(
@@ -152,7 +166,16 @@ settings_table = Table(
 )
 
 WRITE_OPTION = "intercept_bot_write"
-WRITERS_LOCK = 7_411_000  # PostgreSQL advisory lock key: one writer at a time
+# PostgreSQL session advisory locks, (class, key): one per live process (its key is its `owner`
+# on the inbox rows it handles), the timers' leader, and one per person (bot.adapters.locks).
+INSTANCE_LOCKS = 7411
+LEADER_LOCK = (7412, 1)
+PERSON_LOCKS = 7413
+
+
+# PostgreSQL (libpq): a dead link to the database is noticed within seconds, not minutes
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+              "connect_timeout": 10}
 
 
 class DatabaseUnavailable(Exception):
@@ -167,7 +190,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     is_sqlite = url.startswith("sqlite")
     engine = create_engine(
         _read_only_sqlite(url) if is_sqlite and read_only else url,
-        connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {},
+        connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else KEEPALIVES,
         pool_pre_ping=not is_sqlite)
     if is_sqlite:
         @event.listens_for(engine, "connect")
@@ -240,21 +263,29 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction. Writers take turns on every backend: SQLite takes its write lock up
-        front (see make_engine), PostgreSQL an advisory lock. So audit rows commit in id order (the
-        announcer reads them by id and must never skip one that commits late), and read-then-write
-        steps never interleave."""
+        """A write transaction. On SQLite writers take turns (the write lock is taken up front, see
+        make_engine); on PostgreSQL they run side by side (read committed), so every read-then-write
+        step guards itself: a compare-and-set `UPDATE ... WHERE status = ...`, `SELECT ... FOR UPDATE`
+        (SKIP LOCKED where any free row will do), or a retry when an insert lost a race."""
         with self.engine.connect() as connection:
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
                 yield connection
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as connection:
             yield connection
+
+    @property
+    def postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def locks_engine(self) -> Engine:
+        """PostgreSQL: connections that hold session advisory locks (autocommit, so a lock held
+        for long is no idle transaction; a pool of their own, never exhausted)."""
+        return create_engine(self.engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=-1,
+                             pool_pre_ping=True, connect_args=KEEPALIVES)
 
     def ping(self) -> None:
         with self.read() as connection:

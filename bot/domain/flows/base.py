@@ -12,7 +12,7 @@ from bot.domain.locks import PersonLocks
 from bot.domain.model import Person, Request
 from bot.domain.outbox import Outbox, Reply
 from bot.domain.policy import Policy
-from bot.domain.ports import CardAction, ChatMessage, Clock, Presenter, Webex, WebexError
+from bot.domain.ports import CardAction, ChatMessage, Clock, Locks, Presenter, Webex, WebexError
 from bot.domain.stores import CardRecord, Stores
 from bot.domain.values import Intent, Where
 
@@ -38,7 +38,7 @@ class Core:
     """The outside world as the flows see it, and the few questions every flow asks of it."""
 
     def __init__(self, *, webex: Webex, stores: Stores, presenter: Presenter, clock: Clock, policy: Policy,
-                 bot: Person) -> None:
+                 bot: Person, locks: Locks | None = None, peers: bool = False) -> None:
         self.webex = webex
         self.stores = stores
         self.requests = stores.requests
@@ -47,8 +47,8 @@ class Core:
         self.clock = clock
         self.policy = policy
         self.bot = bot
-        self.outbox = Outbox(webex, stores.cards)
-        self.locks = PersonLocks()
+        self.outbox = Outbox(webex, stores.cards, peers=peers)
+        self.locks: Locks = locks or PersonLocks()
         self._directory: dict[str, str] = {}  # email -> person id, as remembered or read in this process
 
     def remember(self, email: str, person_id: str) -> None:
