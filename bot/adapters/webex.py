@@ -125,7 +125,7 @@ class WebexClient:
 
     def room_member_id(self, room_id: str, email: str) -> str | None:
         """The person id of `email` in a room the bot is in (how a person first written to by email
-        becomes known: `GET /people?email=` is not part of the API the bot keeps to)."""
+        becomes known: the room the message went to names them)."""
         answer = self._call(self._bot, "GET", "memberships", params={"roomId": room_id, "personEmail": email},
                             operation="list a room's members")
         for item in answer.get("items") or []:
