@@ -13,6 +13,7 @@ import requests
 from bot.domain.ports import WebexError
 
 log = logging.getLogger(__name__)
+OPERATION = "refresh the admin token"
 
 
 class AdminToken:
@@ -22,18 +23,27 @@ class AdminToken:
     MARGIN = 300.0  # seconds before expiry when the token is renewed
 
     def __init__(self, *, api_url: str, token: str, refresh: tuple[str, str, str] | None, timeout: int,
-                 on_new: Callable[[str], None]) -> None:
+                 on_new: Callable[[str], None],
+                 on_call: Callable[[str, int | None], None] = lambda _operation, _status: None) -> None:
         self.url = api_url.rstrip("/") + "/access_token"
         self.token = token
         self.refresh_credentials = refresh
         self.timeout = timeout
         self.on_new = on_new
+        self.on_call = on_call  # told of each request to the token endpoint (operation, status)
         self.expires = float("inf") if token or not refresh else 0.0  # monotonic
         self._lock = threading.Lock()
 
     @property
     def refreshable(self) -> bool:
         return self.refresh_credentials is not None
+
+    def expires_in(self) -> float | None:
+        """Seconds until the token expires, when the bot got it itself (None: a token given as it
+        is, or one whose lifetime the bot was not told)."""
+        if not self.refreshable or self.expires == float("inf"):
+            return None
+        return self.expires - time.monotonic()
 
     def due(self) -> bool:
         return self.refreshable and time.monotonic() > self.expires - self.MARGIN
@@ -53,13 +63,15 @@ class AdminToken:
                     "grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
                     "refresh_token": refresh_token})
             except requests.RequestException as error:
+                self.on_call(OPERATION, None)
                 raise WebexError(None, f"Webex did not answer ({type(error).__name__})", transient=True,
-                                 operation="refresh the admin token") from None
+                                 operation=OPERATION) from None
+            self.on_call(OPERATION, response.status_code)
             if response.status_code != 200:
                 message = _json_message(response) or response.reason
                 raise WebexError(response.status_code, message, tracking_id=response.headers.get("trackingid"),
                                  transient=response.status_code >= 500 or response.status_code == 429,
-                                 operation="refresh the admin token")
+                                 operation=OPERATION)
             data = response.json()
             self.token = str(data["access_token"])
             self.on_new(self.token)

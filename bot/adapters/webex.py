@@ -85,14 +85,18 @@ class WebexClient:
     def __init__(self, *, api_url: str, bot_token: str, admin_token: str, org_id: str | None = None,
                  admin_refresh: tuple[str, str, str] | None = None, timeout: int = REQUEST_TIMEOUT,
                  retry: RetryPolicy | None = None, person_ttl: float = 300.0,
-                 on_new_secret: Callable[[str], None] = lambda _: None) -> None:
+                 on_new_secret: Callable[[str], None] = lambda _: None,
+                 on_call: Callable[[str, int | None], None] = lambda _operation, _status: None) -> None:
+        """`on_call(operation, status)` is told of every HTTP request made, once it is answered
+        (status None: no answer); the metrics count Webex calls with it."""
         base = api_url.rstrip("/") + "/"
+        self.on_call = on_call
         self._bot = WebexAPI(access_token=bot_token, base_url=base, single_request_timeout=timeout,
                              wait_on_rate_limit=False)
         self._admin = WebexAPI(access_token=admin_token or "pending-refresh", base_url=base,
                                single_request_timeout=timeout, wait_on_rate_limit=False)
         self.admin_token = AdminToken(api_url=api_url, token=admin_token, refresh=admin_refresh, timeout=timeout,
-                                      on_new=on_new_secret)
+                                      on_new=on_new_secret, on_call=lambda *answer: self.on_call(*answer))
         self.org_id = org_id
         parts = urlsplit(base)
         self._origin = f"{parts.scheme}://{parts.netloc}"
@@ -122,6 +126,23 @@ class WebexClient:
         with self._people_lock:
             self._people[person_id] = (time.monotonic() + self._person_ttl, person)
         return person
+
+    def people_by_email(self, email: str, *, admin: bool = False) -> list[Person]:
+        """Who has this address in Webex (List People), asked with the bot token or the admin
+        token (with `orgId` when configured)."""
+        params = {"email": email, **(self._org() or {})} if admin else {"email": email}
+        answer = self._call(self._admin if admin else self._bot, "GET", "people", params=params,
+                            operation="look a person up by email")
+        return [_person(item) for item in answer.get("items") or []]
+
+    def room(self, room_id: str) -> dict[str, Any]:
+        """A space the bot is in (Webex answers 404 for one it is not in)."""
+        return self._call(self._bot, "GET", f"rooms/{_q(room_id)}", operation="read a room")
+
+    def is_member(self, room_id: str, person_id: str) -> bool:
+        answer = self._call(self._bot, "GET", "memberships", params={"roomId": room_id, "personId": person_id},
+                            operation="list a room's members")
+        return any(item.get("personId") == person_id for item in answer.get("items") or [])
 
     def room_member_id(self, room_id: str, email: str) -> str | None:
         """The person id of `email` in a room the bot is in (how a person first written to by email
@@ -254,6 +275,20 @@ class WebexClient:
                              transient=True, operation=operation) from None
         return data if isinstance(data, dict) else {"items": data}
 
+    def _send(self, session: Any, method: str, path: str, expect: int, operation: str,
+              kwargs: Mapping[str, Any]) -> requests.Response:
+        """One HTTP request, told to `on_call` with its status (the one place requests are made)."""
+        status: int | None = None
+        try:
+            response: requests.Response = session.request(method, path, expect, **kwargs)
+            status = response.status_code
+            return response
+        except ApiError as error:
+            status = error.status_code
+            raise
+        finally:
+            self.on_call(operation, status)
+
     def _request(self, api: WebexAPI, method: str, path: str, *, operation: str, expect: int,
                  **kwargs: Any) -> requests.Response:
         """The one way out: the SDK's REST session (auth header, base URL, ApiError parsing), with
@@ -270,8 +305,7 @@ class WebexClient:
                 if admin and self.admin_token.due():
                     used = self.admin_token.renew()
                     self._use_admin_token(used)
-                response: requests.Response = session.request(method, path, expect, **kwargs)
-                return response
+                return self._send(session, method, path, expect, operation, kwargs)
             except ApiError as error:
                 status = error.status_code
                 tracking = error.tracking_id
