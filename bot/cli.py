@@ -70,7 +70,7 @@ def _serve(host: str, port: int | None) -> int:
     except ValueError:
         print("intercept-bot: PORT is not a whole number", file=sys.stderr)
         return 2
-    logs.configure(config.secrets())
+    logs.configure(config.secrets(), fmt=config.log_format)
 
     from waitress import create_server
 
