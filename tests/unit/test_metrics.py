@@ -1,6 +1,7 @@
-"""The metrics and readiness parts below the HTTP server: the Webex client's request hook and the
-read calls `check` uses (against the emulator), the store counts a scrape makes, the collector on a
-real SQLite file, and a BotApp's own registry, /readyz and /metrics before it started."""
+"""The metrics and readiness parts below the HTTP server: the receiver's outcomes, the Webex
+client's request hook and the read calls `check` uses (against the emulator), the store counts a
+scrape makes, the collector on a real SQLite file, and a BotApp's own registry, /readyz and /metrics
+before it started."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from bot.adapters.webex import RetryPolicy, WebexClient
 from bot.app import BotApp
 from bot.config import load
 from bot.domain.model import Request, Status
-from bot.edge.intake import Event
+from bot.edge.intake import MAX_BODY, Event, Receiver, signature
 from bot.metrics import Metrics, StateCollector
 from webex_emulator import WebexEmulator
 
@@ -95,6 +96,45 @@ def test_the_admin_token_expiry_is_known_only_when_the_bot_got_it(emu: WebexEmul
     assert expires_in is not None and 7000 < expires_in <= 7200
 
 
+@pytest.fixture
+def stores(tmp_path: Path) -> SqlStores:
+    sql = SqlStores.at(f"sqlite:///{tmp_path}/metrics.db")
+    sql.create_schema()
+    return sql
+
+
+def test_every_answer_of_the_receiver_is_counted_once_under_its_outcome(stores: SqlStores) -> None:
+    metrics = Metrics()
+    receiver = Receiver(secret="hook-secret-1", inbox=stores.inbox, bot_id="bot-id", now=lambda: NOW,
+                        observe=metrics.webhook)
+
+    def send(data: dict[str, object], *, signed: bool = True, content_type: str = "application/json",
+             raw: bytes | None = None) -> int:
+        body = raw if raw is not None else json.dumps(data).encode()
+        header = signature(b"hook-secret-1", body) if signed else None
+        return receiver.receive(body, header, content_type).status
+
+    event = {"resource": "messages", "event": "created", "actorId": "alice", "data": {"id": "m1", "personId": "alice"}}
+    assert send(event) == 202 and send(event) == 200  # stored, then a redelivery
+    assert send(event, signed=False) == 401
+    assert send(event, content_type="text/plain") == 415
+    assert send({}, raw=b"[1, 2]") == 400
+    assert send({**event, "resource": "rooms"}) == 202  # an event the bot does not handle
+    assert send({**event, "actorId": "bot-id", "data": {"id": "m2", "personId": "bot-id"}}) == 200
+    assert send({}, raw=b"x" * (MAX_BODY + 1)) == 413
+    assert receiver.too_large().status == 413  # what the web server refused to read
+    assert receiver.receive(b"{}", "0" * 40, "application/json").status == 403
+    found = samples(metrics)
+    assert found[("intercept_bot_webhooks_received_total", ())] == 10
+    assert found[("intercept_bot_webhooks_accepted_total", ())] == 1
+    assert found[("intercept_bot_webhooks_duplicate_total", ())] == 1
+    assert {reason: found[("intercept_bot_webhooks_rejected_total", (("reason", reason),))]
+            for reason in ("too_large", "unsigned", "signature", "media_type", "malformed")} == {
+        "too_large": 2, "unsigned": 1, "signature": 1, "media_type": 1, "malformed": 1}
+    assert found[("intercept_bot_webhooks_ignored_total", (("reason", "other_event"),))] == 1
+    assert found[("intercept_bot_webhooks_ignored_total", (("reason", "own_event"),))] == 1
+
+
 # ------------------------------------------------------------------------------------ at scrape time
 
 
@@ -102,13 +142,6 @@ def request(request_id: str, status: Status, end_at: datetime) -> Request:
     return Request(id=request_id, person_id=f"p-{request_id}", person_email="a@example.com", person_name="A",
                    zone="UTC", room_id="room", status=status, created_at=NOW - timedelta(days=1),
                    updated_at=NOW - timedelta(days=1), end_at=end_at)
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> SqlStores:
-    sql = SqlStores.at(f"sqlite:///{tmp_path}/metrics.db")
-    sql.create_schema()
-    return sql
 
 
 def test_the_collector_counts_backlog_states_and_overdue_reverts(stores: SqlStores) -> None:
