@@ -27,6 +27,8 @@ from bot.edge.intake import Receiver
 from bot.edge.web import create_web_app
 from bot.edge.worker import Dispatcher, Worker
 from bot.logs import remember_secret
+from bot.metrics import Metrics, StateCollector
+from bot.ops import schema_state
 from cards import CardPresenter
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,12 @@ class BotApp:
         self.leadership: Leadership = Elected(config.database_url) if self.stores.db.postgres else \
             SingleProcess(self.stores.settings, ttl=timedelta(seconds=max(3 * config.sweep_seconds, 90)))
         self.stores.inbox.owner = self.leadership.owner
-        self.web: Flask = create_web_app(receiver=lambda: self.receiver, health=self.health)
+        self.metrics = Metrics()  # this app's own registry
+        self.webex.on_call = self.metrics.webex_call
+        self.metrics.watch(StateCollector(stores=self.stores, now=lambda: self.clock.now(), role=lambda: self.role,
+                                          admin_expires_in=self.webex.admin_token.expires_in))
+        self.web: Flask = create_web_app(receiver=lambda: self.receiver, health=self.health,
+                                         readiness=self.readiness, metrics=self.metrics.exposition)
 
     def start(self) -> None:
         try:  # what the configuration could not tell: whether the database opens
@@ -94,7 +101,7 @@ class BotApp:
         self.leadership.watch(on_lead=self._lead, on_lose=self._lose)
         self.worker.start()
         self.receiver = Receiver(secret=self.config.webhook_secret, inbox=self.stores.inbox, bot_id=self.bot.id,
-                                 now=self.clock.now, wake=self.worker.wake)
+                                 now=self.clock.now, wake=self.worker.wake, observe=self.metrics.webhook)
         log.info("intercept-bot is up as %s (%s)", self.bot.display_name, self.leadership.role)
 
     def _lead(self) -> None:
@@ -188,3 +195,28 @@ class BotApp:
         checks["lease"] = not isinstance(self.leadership, SingleProcess) or self.leadership.leading
         checks["ok"] = all(checks.values())
         return checks
+
+    @property
+    def role(self) -> str:
+        """`leader`, `follower` (several instances on PostgreSQL) or `single` (SQLite): the
+        metrics' leader gauge and /readyz report it."""
+        return self.leadership.role
+
+    def readiness(self) -> dict[str, Any]:
+        """Ready to take work: started (and not stopping), the database reachable and migrated (None:
+        not checked), the workers alive. Also says the role and, when the bot refreshes the admin
+        token itself, the seconds until it expires (else None)."""
+        report: dict[str, Any] = {"started": self.receiver is not None}
+        try:
+            self.stores.ping()
+            report["database"] = True
+        except Exception:
+            report["database"] = False
+        report["migrated"] = schema_state(self.stores.engine).ok if report["database"] else None
+        report["workers"] = bool(self.worker and self.worker.alive)
+        report["role"] = self.role
+        expires_in = self.webex.admin_token.expires_in()
+        report["admin_token_expires_in"] = None if expires_in is None else int(expires_in)
+        report["ready"] = (report["started"] and report["database"] and report["migrated"] is not False
+                           and report["workers"])
+        return report

@@ -4,6 +4,8 @@
   waitress with threads, in one process (exactly one scheduler), until SIGTERM or SIGINT.
 - `intercept-bot audit [--person P] [--since T] [--until T] [--format jsonl|csv]`: the audit log.
 - `intercept-bot register-webhooks --url URL`: (re)create the bot's two webhooks in Webex.
+- `intercept-bot check [--person EMAIL] [--url URL]`: a preflight of tokens, approvers, approval
+  space, database and webhooks, one line each (bot/preflight.py); exit 0 when all pass, else 1.
 - `intercept-bot demo [--port P] [--data DIR] [--open]`: the local sandbox (bot/demo.py).
 - `intercept-bot sandbox-clock --advance SECONDS`: move the sandbox clock (INTERCEPT_SANDBOX only).
 """
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     hooks = commands.add_parser("register-webhooks", help="(re)create the bot's two webhooks in Webex")
     hooks.add_argument("--url", required=True, help="the public URL of POST /webhooks/webex")
+    check = commands.add_parser("check", help="check tokens, approvers, approval space, database and webhooks")
+    check.add_argument("--person", help="a Webex Calling user's email: check the admin token can read their "
+                                        "intercept settings")
+    check.add_argument("--url", help="the public URL of POST /webhooks/webex: check the webhooks point there")
     commands.add_parser("demo", add_help=False,
                         help="the bot against a local Webex emulator, with a browser page (no Webex account)")
     clock = commands.add_parser("sandbox-clock", help="move the sandbox clock forward (tests, demo)")
@@ -55,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return _audit(args.person, args.since, args.until, args.format)
     if args.command == "register-webhooks":
         return _register_webhooks(args.url)
+    if args.command == "check":
+        return _check(args.person, args.url)
     return _sandbox_clock(args.advance)
 
 
@@ -81,7 +89,7 @@ def _serve(host: str, port: int | None) -> int:
     except ValueError:
         print("intercept-bot: PORT is not a whole number", file=sys.stderr)
         return 2
-    logs.configure(config.secrets())
+    logs.configure(config.secrets(), fmt=config.log_format)
 
     from waitress import create_server
 
@@ -196,6 +204,24 @@ def _register_webhooks(url: str) -> int:
         print(f"intercept-bot: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check(person: str | None, url: str | None) -> int:
+    """Prints one line per check; 0 when none failed, else 1."""
+    from bot import preflight
+
+    try:
+        config = configuration.load()
+    except configuration.ConfigError as error:
+        print(f"FAIL  configuration: {error}")
+        return 1
+    logs.configure(config.secrets(), level=logging.WARNING, fmt=config.log_format)
+    print(f"ok    configuration: Webex API {config.api_url}")
+    failed = False
+    for finding in preflight.run(config, person=person, url=url):
+        print(finding.line(), flush=True)
+        failed = failed or finding.ok is False
+    return 1 if failed else 0
 
 
 def _sandbox_clock(seconds: float) -> int:

@@ -24,6 +24,7 @@ _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
 _NUMBERS = (("INTERCEPT_MAX_DAYS", 30, 1, 366), ("INTERCEPT_SWEEP_SECONDS", 60, 1, 3600),
             ("INTERCEPT_WORKERS", 4, 1, 32), ("INTERCEPT_REMINDER_MINUTES", 15, 0, 24 * 60),
             ("INTERCEPT_APPROVAL_HOURS", 24, 1, 24 * 14))
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -49,6 +50,7 @@ class Config:
     sandbox: bool = False  # honour the sandbox clock (tests, demo); never in production
     sweep_seconds: float = 60.0
     workers: int = 4
+    log_format: str = "text"  # or "json": one JSON object per line
 
     def secrets(self) -> tuple[str, ...]:
         return tuple(s for s in (self.bot_token, self.admin_token, self.webhook_secret,
@@ -83,6 +85,9 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"DEFAULT_TIMEZONE is not an IANA time zone: {zone!r}") from None
     numbers = {name: _int(env, name, default, low, high) for name, default, low, high in _NUMBERS}
+    log_format = (env.get("LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be {' or '.join(LOG_FORMATS)}, not {env['LOG_FORMAT']!r}")
     sandbox = env.get("INTERCEPT_SANDBOX", "") in ("1", "true", "yes")
     if sandbox and not is_loopback(parsed.hostname or ""):
         raise ConfigError("INTERCEPT_SANDBOX is on but WEBEX_API_URL is not on this machine: the sandbox clock "
@@ -92,7 +97,8 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
                   approvers=approvers, approval_room_id=room, default_timezone=zone,
                   max_days=numbers["INTERCEPT_MAX_DAYS"], reminder_minutes=numbers["INTERCEPT_REMINDER_MINUTES"],
                   approval_hours=numbers["INTERCEPT_APPROVAL_HOURS"], sandbox=sandbox,
-                  sweep_seconds=float(numbers["INTERCEPT_SWEEP_SECONDS"]), workers=numbers["INTERCEPT_WORKERS"])
+                  sweep_seconds=float(numbers["INTERCEPT_SWEEP_SECONDS"]), workers=numbers["INTERCEPT_WORKERS"],
+                  log_format=log_format)
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:

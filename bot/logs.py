@@ -1,5 +1,9 @@
 """Logging that cannot leak a secret: every record is scrubbed of the configured tokens and the
-webhook secret (and of anything that looks like a bearer token) before any handler sees it."""
+webhook secret (and of anything that looks like a bearer token) before any handler sees it.
+
+Lines are text by default; `LOG_FORMAT=json` writes one JSON object per line (python-json-logger),
+each of its string fields scrubbed again as it is written (the formatter renders a traceback
+itself, from the exception, not from the scrubbed text)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\"]+")
 
@@ -34,14 +41,18 @@ class RedactSecrets(logging.Filter):
             known = self.configured | _LEARNED
         return sorted(known, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = self.secrets  # once per record: message, exception and stack share it
+    def scrubber(self) -> Callable[[str], str]:
+        """A function removing every secret known now from a text."""
+        secrets = self.secrets
 
         def scrub(text: str) -> str:
             for secret in secrets:
                 text = text.replace(secret, "[redacted]")
             return _BEARER.sub(r"\1[redacted]", text)
+        return scrub
 
+    def filter(self, record: logging.LogRecord) -> bool:
+        scrub = self.scrubber()  # once per record: message, exception and stack share it
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -53,10 +64,41 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure(secrets: Iterable[str], level: int = logging.INFO) -> None:
+class ScrubbedJsonFormatter(JsonFormatter):
+    """One JSON object per record: timestamp (UTC), level, logger, thread, message, and exc_info /
+    stack_info / extra fields when there are; every string in it scrubbed."""
+
+    def __init__(self, redact: RedactSecrets) -> None:
+        super().__init__("%(levelname)s %(name)s %(threadName)s %(message)s", timestamp=True,
+                         rename_fields={"levelname": "level", "name": "logger", "threadName": "thread"})
+        self.redact = redact
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        scrub = self.redact.scrubber()
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, str):
+                return scrub(value)
+            if isinstance(value, dict):
+                return {clean(k): clean(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [clean(v) for v in value]
+            return value
+        return {key: clean(value) for key, value in log_data.items()}
+
+
+def formatter(fmt: str, redact: RedactSecrets) -> logging.Formatter:
+    """The formatter of LOG_FORMAT (`text` or `json`)."""
+    if fmt == "json":
+        return ScrubbedJsonFormatter(redact)
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure(secrets: Iterable[str], level: int = logging.INFO, fmt: str = "text") -> None:
+    redact = RedactSecrets(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(formatter(fmt, redact))
+    handler.addFilter(redact)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -222,6 +222,7 @@ class Api:
             ("get", "/roles"): self.roles_list,
             ("get", "/memberships"): self.memberships_list,
             ("post", "/memberships"): self.memberships_create,
+            ("get", "/rooms/{roomId}"): self.rooms_get,
             ("post", "/messages"): self.messages_create,
             ("get", "/messages"): self.messages_list,
             ("get", "/messages/{messageId}"): self.messages_get,
@@ -404,6 +405,25 @@ class Api:
             raise ApiError(409, "The person is already a member of the room")
         self.state.add_member(room.id, person.id)
         return ApiResponse(200, self._membership_json(room, person))
+
+    # ------------------------------------------------------------------ rooms
+
+    def rooms_get(self, request: ApiRequest) -> ApiResponse:
+        """A room its caller is in (404 otherwise, as for a room that does not exist). A 1:1 room's
+        title is the other person's name, as Webex shows it."""
+        caller = request.caller
+        room = self._room_for_member(request.params["roomId"], caller)
+        title = room.title
+        if room.type == "direct":
+            other = next((self.state.people.get(i) for i in room.member_ids if i != caller.id), None)
+            title = other.display_name if other else "Empty Title"
+        creator = self.state.people.get(room.creator_id)
+        last = max((m["created"] for m in self.state.messages.values() if m.get("roomId") == room.id),
+                   default=iso(room.created))
+        return ApiResponse(200, {
+            "id": room.id, "title": title, "type": room.type, "isLocked": False, "lastActivity": last,
+            "creatorId": room.creator_id, "created": iso(room.created),
+            "ownerId": creator.org_id if creator else "", "isAnnouncementOnly": False, "isReadOnly": False})
 
     # ------------------------------------------------------------------ messages
 

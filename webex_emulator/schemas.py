@@ -61,15 +61,6 @@ _TOKEN_FIELDS = ("grant_type", "client_id", "client_secret", "refresh_token", "c
 # Real, documented Webex operations that the excerpt does not contain. The emulator serves them like
 # Webex; using one counts as a spec violation unless it is in UNCOUNTED_SUPPLEMENTAL (see SOURCES.md).
 SUPPLEMENTAL_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
-    ("get", "/people"): {
-        "operationId": "List People",
-        "summary": "List people in your organization (https://developer.webex.com/docs/api/v1/people/list-people)."
-                   " Not part of the excerpt; served by the emulator as a supplement.",
-        "parameters": [
-            {"in": "query", "name": name, "required": False, "schema": {"type": "string"}}
-            for name in ("email", "displayName", "id", "orgId", "roles", "callingData", "locationId", "max")
-        ],
-    },
     ("get", "/contents/{contentId}"): {
         "operationId": "Get Message File", "summary": _CONTENT_SUMMARY, "parameters": [_CONTENT_PARAMETER],
     },

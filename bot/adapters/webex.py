@@ -26,6 +26,7 @@ import requests
 from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError
 
+from bot.adapters.admin_token import AdminToken
 from bot.domain.model import InterceptSettings, Person
 from bot.domain.ports import CardAction, ChatMessage, SentMessage, WebexError
 
@@ -81,77 +82,22 @@ class RetryPolicy:
         return min(self.cap, self.base * (1 << min(attempt, 16))) * (0.5 + self.jitter() / 2)
 
 
-class AdminToken:
-    """The admin token, and (with refresh credentials) a new one from `POST /access_token` before
-    it expires or when Webex refuses it. A new token is registered with the log scrubber."""
-
-    MARGIN = 300.0  # seconds before expiry when the token is renewed
-
-    def __init__(self, *, api_url: str, token: str, refresh: tuple[str, str, str] | None, timeout: int,
-                 on_new: Callable[[str], None]) -> None:
-        self.url = api_url.rstrip("/") + "/access_token"
-        self.token = token
-        self.refresh_credentials = refresh
-        self.timeout = timeout
-        self.on_new = on_new
-        self.expires = float("inf") if token or not refresh else 0.0  # monotonic
-        self._lock = threading.Lock()
-
-    @property
-    def refreshable(self) -> bool:
-        return self.refresh_credentials is not None
-
-    def due(self) -> bool:
-        return self.refreshable and time.monotonic() > self.expires - self.MARGIN
-
-    def renew(self, refused: str | None = None) -> str:
-        """A fresh token: once per refusal of a token (`refused`, the one the failed call used) or
-        once when it is due; a token another thread renewed meanwhile is reused."""
-        assert self.refresh_credentials is not None
-        with self._lock:
-            if refused is not None and self.token != refused:
-                return self.token
-            if refused is None and not self.due():
-                return self.token
-            client_id, client_secret, refresh_token = self.refresh_credentials
-            try:
-                response = requests.post(self.url, timeout=self.timeout, data={
-                    "grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
-                    "refresh_token": refresh_token})
-            except requests.RequestException as error:
-                raise WebexError(None, f"Webex did not answer ({type(error).__name__})", transient=True,
-                                 operation="refresh the admin token") from None
-            if response.status_code != 200:
-                message = _json_message(response) or response.reason
-                raise WebexError(response.status_code, message, tracking_id=response.headers.get("trackingid"),
-                                 transient=response.status_code >= 500 or response.status_code == 429,
-                                 operation="refresh the admin token")
-            data = response.json()
-            self.token = str(data["access_token"])
-            self.on_new(self.token)
-            self.expires = time.monotonic() + float(data.get("expires_in") or 3600)
-            rotated = data.get("refresh_token")
-            if rotated and rotated != refresh_token:
-                self.on_new(str(rotated))
-                self.refresh_credentials = (client_id, client_secret, str(rotated))
-                log.warning("Webex issued a new admin refresh token: update WEBEX_ADMIN_REFRESH_TOKEN "
-                            "(the old one may stop working)")
-            log.info("got a new admin access token, valid for %s s", data.get("expires_in"))
-            return self.token
-
-
 class WebexClient:
     def __init__(self, *, api_url: str, bot_token: str, admin_token: str, org_id: str | None = None,
                  admin_refresh: tuple[str, str, str] | None = None, timeout: int = REQUEST_TIMEOUT,
                  retry: RetryPolicy | None = None, person_ttl: float = 300.0,
-                 on_new_secret: Callable[[str], None] = lambda _: None) -> None:
+                 on_new_secret: Callable[[str], None] = lambda _: None,
+                 on_call: Callable[[str, int | None], None] = lambda _operation, _status: None) -> None:
+        """`on_call(operation, status)` is told of every HTTP request made, once it is answered
+        (status None: no answer); the metrics count Webex calls with it."""
         base = api_url.rstrip("/") + "/"
+        self.on_call = on_call
         self._bot = WebexAPI(access_token=bot_token, base_url=base, single_request_timeout=timeout,
                              wait_on_rate_limit=False)
         self._admin = WebexAPI(access_token=admin_token or "pending-refresh", base_url=base,
                                single_request_timeout=timeout, wait_on_rate_limit=False)
         self.admin_token = AdminToken(api_url=api_url, token=admin_token, refresh=admin_refresh, timeout=timeout,
-                                      on_new=on_new_secret)
+                                      on_new=on_new_secret, on_call=lambda *answer: self.on_call(*answer))
         self.org_id = org_id
         parts = urlsplit(base)
         self._origin = f"{parts.scheme}://{parts.netloc}"
@@ -182,9 +128,26 @@ class WebexClient:
             self._people[person_id] = (time.monotonic() + self._person_ttl, person)
         return person
 
+    def people_by_email(self, email: str, *, admin: bool = False) -> list[Person]:
+        """Who has this address in Webex (List People), asked with the bot token or the admin
+        token (with `orgId` when configured)."""
+        params = {"email": email, **(self._org() or {})} if admin else {"email": email}
+        answer = self._call(self._admin if admin else self._bot, "GET", "people", params=params,
+                            operation="look a person up by email")
+        return [_person(item) for item in answer.get("items") or []]
+
+    def room(self, room_id: str) -> dict[str, Any]:
+        """A space the bot is in (Webex answers 404 for one it is not in)."""
+        return self._call(self._bot, "GET", f"rooms/{_q(room_id)}", operation="read a room")
+
+    def is_member(self, room_id: str, person_id: str) -> bool:
+        answer = self._call(self._bot, "GET", "memberships", params={"roomId": room_id, "personId": person_id},
+                            operation="list a room's members")
+        return any(item.get("personId") == person_id for item in answer.get("items") or [])
+
     def room_member_id(self, room_id: str, email: str) -> str | None:
         """The person id of `email` in a room the bot is in (how a person first written to by email
-        becomes known: `GET /people?email=` is not part of the API the bot keeps to)."""
+        becomes known: the room the message went to names them)."""
         answer = self._call(self._bot, "GET", "memberships", params={"roomId": room_id, "personEmail": email},
                             operation="list a room's members")
         for item in answer.get("items") or []:
@@ -314,6 +277,20 @@ class WebexClient:
                              transient=True, operation=operation) from None
         return data if isinstance(data, dict) else {"items": data}
 
+    def _send(self, session: Any, method: str, path: str, expect: int, operation: str,
+              kwargs: Mapping[str, Any]) -> requests.Response:
+        """One HTTP request, told to `on_call` with its status (the one place requests are made)."""
+        status: int | None = None
+        try:
+            response: requests.Response = session.request(method, path, expect, **kwargs)
+            status = response.status_code
+            return response
+        except ApiError as error:
+            status = error.status_code
+            raise
+        finally:
+            self.on_call(operation, status)
+
     def _request(self, api: WebexAPI, method: str, path: str, *, operation: str, expect: int,
                  **kwargs: Any) -> requests.Response:
         """The one way out: the SDK's REST session (auth header, base URL, ApiError parsing), with
@@ -330,8 +307,7 @@ class WebexClient:
                 if admin and self.admin_token.due():
                     used = self.admin_token.renew()
                     self._use_admin_token(used)
-                response: requests.Response = session.request(method, path, expect, **kwargs)
-                return response
+                return self._send(session, method, path, expect, operation, kwargs)
             except ApiError as error:
                 status = error.status_code
                 tracking = error.tracking_id
@@ -375,14 +351,6 @@ def _file_name(disposition: str, url: str) -> str:
     names.sort(key=lambda value: not isinstance(value, tuple))  # the decoded filename* first
     name = email.utils.collapse_rfc2231_value(names[0]) if names else unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     return _UNSAFE_IN_NAME.sub("_", name)[:200] or "file"
-
-
-def _json_message(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    return str(data.get("message") or "") if isinstance(data, dict) else ""
 
 
 def _q(value: str) -> str:

@@ -10,6 +10,7 @@ in milliseconds.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import json
@@ -25,10 +26,24 @@ MAX_BODY = 64 * 1024  # a real delivery is well under 2 KB
 ROUTED = {("messages", "created"), ("attachmentActions", "created")}
 
 
+class Outcome(enum.StrEnum):
+    """What became of a delivery (the metrics count each)."""
+
+    ACCEPTED = "accepted"  # stored for the workers
+    DUPLICATE = "duplicate"  # a redelivery of an event already stored
+    IGNORED = "ignored"  # authentic, but nothing to do (the bot's own event, an event it does not handle)
+    REJECTED = "rejected"  # refused: too large, unsigned, forged, not JSON, not an envelope
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
     text: str
+    outcome: Outcome
+    reason: str = ""  # why it was rejected or ignored, as a short label
+
+
+TOO_LARGE = Answer(413, "too large", Outcome.REJECTED, "too_large")
 
 
 @dataclass(frozen=True)
@@ -57,36 +72,48 @@ def signature(secret: bytes, raw: bytes) -> str:
 
 class Receiver:
     def __init__(self, *, secret: str, inbox: Inbox, bot_id: str, now: Callable[[], datetime],
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 wake: Callable[[], None] = lambda: None, observe: Callable[[Answer], None] = lambda _: None) -> None:
+        """`observe` is told every answer given (the metrics)."""
         self._secret = secret.encode()
+        self._observe = observe
         self._inbox = inbox
         self._bot_id = bot_id
         self._now = now
         self._wake = wake
 
     def receive(self, raw: bytes, signature_header: str | None, content_type: str | None) -> Answer:
+        answer = self._receive(raw, signature_header, content_type)
+        self._observe(answer)
+        return answer
+
+    def too_large(self) -> Answer:
+        """A delivery the web server refused to read whole (over MAX_BODY)."""
+        self._observe(TOO_LARGE)
+        return TOO_LARGE
+
+    def _receive(self, raw: bytes, signature_header: str | None, content_type: str | None) -> Answer:
         if len(raw) > MAX_BODY:
-            return Answer(413, "too large")
+            return TOO_LARGE
         if not signature_header:
-            return Answer(401, "missing X-Spark-Signature")
+            return Answer(401, "missing X-Spark-Signature", Outcome.REJECTED, "unsigned")
         expected = signature(self._secret, raw).encode()
         given = signature_header.strip().lower().encode("utf-8", "replace")  # any text: never a 500
         if not hmac.compare_digest(expected, given):
-            return Answer(403, "bad signature")
+            return Answer(403, "bad signature", Outcome.REJECTED, "signature")
         if (content_type or "").split(";")[0].strip().lower() != "application/json":
-            return Answer(415, "expected application/json")
+            return Answer(415, "expected application/json", Outcome.REJECTED, "media_type")
         envelope = _envelope(raw)
         if envelope is None:
-            return Answer(400, "not a webhook envelope")
+            return Answer(400, "not a webhook envelope", Outcome.REJECTED, "malformed")
         resource, event, data = envelope["resource"], envelope["event"], envelope["data"]
         if (resource, event) not in ROUTED:
-            return Answer(202, "ignored: not an event this bot handles")
+            return Answer(202, "ignored: not an event this bot handles", Outcome.IGNORED, "other_event")
         if self._bot_id in (envelope.get("actorId"), data.get("personId")):
-            return Answer(200, "ignored: the bot's own event")
+            return Answer(200, "ignored: the bot's own event", Outcome.IGNORED, "own_event")
         if not self._inbox.add(Event(resource, data["id"]), raw, self._now()):
-            return Answer(200, "duplicate: already received")
+            return Answer(200, "duplicate: already received", Outcome.DUPLICATE)
         self._wake()
-        return Answer(202, "accepted")
+        return Answer(202, "accepted", Outcome.ACCEPTED)
 
 
 def _envelope(raw: bytes) -> dict[str, Any] | None:

@@ -74,5 +74,8 @@ def test_operation_for_prefers_literal_paths() -> None:
     assert found is not None and found[1]["operationId"] == "Configure Call Intercept Greeting for a Person"
     assert operation_for("PATCH", "/messages/m1") is None
     assert operation_for("GET", "/rooms") is None
-    assert operation_for("GET", "/people") is None  # served as a supplement, but not in the excerpt
+    found = operation_for("GET", "/people")
+    assert found is not None and found[1]["operationId"] == "List People"
+    found = operation_for("GET", "/rooms/r1")
+    assert found is not None and found[0] == "/rooms/{roomId}"
     assert operation_for("GET", "/contents/c1") is None  # the message file download: not in the excerpt either

@@ -231,7 +231,9 @@ class InProcess:
         self.woken: list[int] = []
         receiver = Receiver(secret=SECRET, inbox=self.store.inbox, bot_id=BOT_ID, now=lambda: NOW,
                             wake=lambda: self.woken.append(1))
-        self.client = create_web_app(receiver=lambda: receiver, health=lambda: {"ok": True}).test_client()
+        web = create_web_app(receiver=lambda: receiver, health=lambda: {"ok": True},
+                             readiness=lambda: {"ready": True}, metrics=lambda: (b"", "text/plain"))
+        self.client = web.test_client()
 
     def send(self, fuzz: Fuzz) -> tuple[int, str]:
         # a WSGI server hands header bytes over as latin-1 text: do the same with non-ASCII values

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, insert, literal_column, select, text, update
+from sqlalchemy import Integer, Select, and_, func, insert, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.store.schema import INSTANCE_LOCKS, Database, inbox_table
@@ -94,6 +94,21 @@ class SqlInbox:
                                        inbox_table.c.received_at < before, inbox_table.c.payload != "")
                                 .values(payload=""))
         return int(result.rowcount)
+
+    def backlog(self) -> tuple[dict[str, int], datetime | None]:
+        """How many events wait (`pending`) and are being processed, and when the oldest waiting
+        one arrived: one grouped count over the status index (the metrics ask at every scrape)."""
+        query = (select(inbox_table.c.status, func.count(), func.min(inbox_table.c.received_at))
+                 .where(inbox_table.c.status.in_(["pending", "processing"])).group_by(inbox_table.c.status))
+        with self.db.read() as connection:
+            rows = connection.execute(query).all()
+        counts = {"pending": 0, "processing": 0}
+        oldest: datetime | None = None
+        for status, count, first in rows:
+            counts[str(status)] = int(count)
+            if status == "pending":
+                oldest = first
+        return counts, oldest
 
     def counts(self) -> dict[str, int]:
         with self.db.read() as connection:

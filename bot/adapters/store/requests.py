@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from bot.adapters.store.audit import append
 from bot.adapters.store.rows import decode_reason, detail_of, from_row, to_row, to_row_partial
@@ -138,6 +138,24 @@ class SqlRequests:
         query = select(requests_table).where(*where).order_by(requests_table.c.created_at)
         with self.db.read() as connection:
             return [from_row(row._mapping) for row in connection.execute(query)]
+
+    def count_by_status(self, statuses: Iterable[Status]) -> dict[Status, int]:
+        """How many requests are in each of these states (0 for none): a grouped count over the
+        status index, for the metrics."""
+        wanted = list(statuses)
+        query = (select(requests_table.c.status, func.count())
+                 .where(requests_table.c.status.in_([s.value for s in wanted])).group_by(requests_table.c.status))
+        with self.db.read() as connection:
+            found = {str(status): int(count) for status, count in connection.execute(query)}
+        return {status: found.get(status.value, 0) for status in wanted}
+
+    def count_active_ended_before(self, before: datetime) -> int:
+        """Intercepts still on whose end is before `before` (reverts overdue): one count over the
+        (status, end_at) index."""
+        query = select(func.count()).where(requests_table.c.status == Status.ACTIVE.value,
+                                           requests_table.c.end_at < before)
+        with self.db.read() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def history(self, request_id: str) -> list[HistoryEntry]:
         query = (select(audit_table).where(audit_table.c.request_id == request_id,
