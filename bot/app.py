@@ -14,7 +14,7 @@ from flask import Flask
 
 from bot.adapters.clock import SandboxClock, SystemClock
 from bot.adapters.lease import Lease
-from bot.adapters.store import SqlStores
+from bot.adapters.store import SqlStores, migrate
 from bot.adapters.timers import Timers
 from bot.adapters.webex import REQUEST_TIMEOUT, RetryPolicy, WebexClient
 from bot.config import Config
@@ -53,10 +53,14 @@ class BotApp:
         self._stopped = threading.Event()
         self.lease = Lease(self.stores.settings, ttl=timedelta(seconds=max(3 * config.sweep_seconds, 90)))
         self.lease_lost = False
+        self._leased = False
         self.web: Flask = create_web_app(receiver=lambda: self.receiver, health=self.health)
 
     def start(self) -> None:
-        self.stores.create_schema()
+        try:
+            migrate.ready(self.stores.engine)  # an empty database is created; one behind stops start-up
+        except (migrate.SchemaError, migrate.DatabaseUnavailable) as error:
+            raise StartupError(str(error)) from None
         self._take_lease()
         if self.config.sandbox:
             sandbox = SandboxClock(self.stores.settings)
@@ -130,7 +134,7 @@ class BotApp:
             self.worker.stop(timeout=REQUEST_TIMEOUT + 5)
         if self.timers:
             self.timers.shutdown()
-        if not self.lease_lost:
+        if self._leased and not self.lease_lost:
             try:
                 self.lease.release()
             except Exception:
@@ -148,6 +152,7 @@ class BotApp:
                                    "run exactly one process per database")
             log.warning("waiting for the scheduler lease of another instance (%s)", holder.describe())
             time.sleep(min(5.0, max(deadline - time.monotonic(), 0.1)))
+        self._leased = True
         self._lease_thread = threading.Thread(target=self._keep_lease, name="lease", daemon=True)
         self._lease_thread.start()
 

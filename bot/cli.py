@@ -4,6 +4,7 @@
   waitress with threads, in one process (exactly one scheduler), until SIGTERM or SIGINT.
 - `intercept-bot audit [--person P] [--since T] [--until T] [--format jsonl|csv]`: the audit log.
 - `intercept-bot register-webhooks --url URL`: (re)create the bot's two webhooks in Webex.
+- `intercept-bot db upgrade` / `db current`: bring the database to this version's schema / say where it is.
 - `intercept-bot demo [--port P] [--data DIR] [--open]`: the local sandbox (bot/demo.py).
 - `intercept-bot sandbox-clock --advance SECONDS`: move the sandbox clock (INTERCEPT_SANDBOX only).
 """
@@ -19,10 +20,15 @@ import signal
 import sys
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot import config as configuration
 from bot import logs
 from bot.edge.intake import MAX_BODY
+
+if TYPE_CHECKING:
+    from bot.adapters.store import SqlStores
+    from bot.adapters.store.migrate import SchemaState
 
 log = logging.getLogger("bot")
 
@@ -40,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     hooks = commands.add_parser("register-webhooks", help="(re)create the bot's two webhooks in Webex")
     hooks.add_argument("--url", required=True, help="the public URL of POST /webhooks/webex")
+    db = commands.add_parser("db", help="the database's schema (DATABASE_URL): where it is, upgrading it")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="upgrade the database to this version's schema (stop the bot first)")
+    db_commands.add_parser("current", help="print the database's revision and whether it is this version's "
+                                           "(exit status 0 only when it is)")
     commands.add_parser("demo", add_help=False,
                         help="the bot against a local Webex emulator, with a browser page (no Webex account)")
     clock = commands.add_parser("sandbox-clock", help="move the sandbox clock forward (tests, demo)")
@@ -57,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return _audit(args.person, args.since, args.until, args.format)
     if args.command == "register-webhooks":
         return _register_webhooks(args.url)
+    if args.command == "db":
+        return _db(args.db_command)
     return _sandbox_clock(args.advance)
 
 
@@ -115,16 +128,63 @@ def _database_url() -> str:
     return os.environ.get("DATABASE_URL") or "sqlite:///intercept-bot.db"
 
 
-def _audit(person: str | None, since: str | None, until: str | None, output: str) -> int:
-    from bot.adapters.store import SqlStores
+def _stores() -> SqlStores | None:
+    """The stores on DATABASE_URL, at this version's schema (an empty database is created); None,
+    with the line said, when the database is behind, ahead or cannot be opened."""
+    from bot.adapters.store import SqlStores, migrate
 
+    stores = SqlStores.at(_database_url())
+    try:
+        migrate.ready(stores.engine)
+    except (migrate.SchemaError, migrate.DatabaseUnavailable) as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        stores.engine.dispose()
+        return None
+    return stores
+
+
+def _db(action: str) -> int:
+    from bot.adapters.store import make_engine, migrate
+
+    engine = make_engine(_database_url())
+    try:
+        if action == "current":
+            found = migrate.state(engine)
+            print(_where(found))
+            return 0 if found.at_head else 1
+        found = migrate.upgrade(engine)
+        now = migrate.state(engine)
+        if found.at_head:
+            print(f"the database is at revision {now.describe()}, this version's: nothing to do")
+        else:
+            print(f"upgraded the database from {found.describe()} to revision {now.describe()}")
+        return 0
+    except (migrate.SchemaError, migrate.DatabaseUnavailable) as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
+def _where(found: SchemaState) -> str:
+    if found.at_head:
+        return f"{found.describe()}: this version's"
+    if found.ahead:
+        return f"{found.describe()}: unknown to this version (it needs {found.head}), a newer version upgraded it"
+    if found.empty:
+        return f"empty: this version needs {found.head} (`intercept-bot db upgrade` or `serve` creates it)"
+    return f"{found.describe()}: this version needs {found.head}, run `intercept-bot db upgrade`"
+
+
+def _audit(person: str | None, since: str | None, until: str | None, output: str) -> int:
     try:
         bounds = [_instant(value, name) for value, name in ((since, "--since"), (until, "--until"))]
     except ValueError as error:
         print(f"intercept-bot: {error}", file=sys.stderr)
         return 2
-    stores = SqlStores.at(_database_url())
-    stores.create_schema()
+    stores = _stores()
+    if stores is None:
+        return 2
     rows = stores.audit.rows(person=person, since=bounds[0], until=bounds[1])
     columns = ("at", "request_id", "person_email", "person_name", "person_id", "actor_id", "event", "source",
                "target", "note", "tracking_id", "detail")
@@ -193,7 +253,6 @@ def _register_webhooks(url: str) -> int:
 
 def _sandbox_clock(seconds: float) -> int:
     from bot.adapters.clock import advance
-    from bot.adapters.store import SqlStores
 
     try:
         sandbox = configuration.load().sandbox  # the server's own settings: it must honour the clock
@@ -205,8 +264,9 @@ def _sandbox_clock(seconds: float) -> int:
               file=sys.stderr)
         return 2
 
-    stores = SqlStores.at(_database_url())
-    stores.create_schema()
+    stores = _stores()
+    if stores is None:
+        return 2
     offset = advance(stores.settings, seconds)
     print(f"sandbox clock offset is now {offset} (honoured by a server started with INTERCEPT_SANDBOX=1)")
     return 0
