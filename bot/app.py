@@ -14,7 +14,7 @@ from flask import Flask
 from bot.adapters.clock import SandboxClock, SystemClock
 from bot.adapters.leader import Elected, Leadership, Refused, SingleProcess
 from bot.adapters.locks import AdvisoryLocks
-from bot.adapters.store import DatabaseUnavailable, SqlStores
+from bot.adapters.store import DatabaseUnavailable, SqlStores, migrate
 from bot.adapters.timers import Timers
 from bot.adapters.webex import REQUEST_TIMEOUT, RetryPolicy, WebexClient
 from bot.config import Config
@@ -69,7 +69,10 @@ class BotApp:
         except DatabaseUnavailable as error:
             self._stopped.set()  # nothing started: stop() has nothing to release in a database it cannot open
             raise StartupError(f"DATABASE_URL: {error}") from None
-        self.stores.create_schema()
+        try:
+            migrate.ready(self.stores.engine)  # an empty database is created; one behind stops start-up
+        except (migrate.SchemaError, migrate.DatabaseUnavailable) as error:
+            raise StartupError(str(error)) from None
         try:
             self.leadership.join()
         except Refused as refused:

@@ -6,6 +6,7 @@
 - `intercept-bot register-webhooks --url URL`: (re)create the bot's two webhooks in Webex.
 - `intercept-bot check [--person EMAIL] [--url URL]`: a preflight of tokens, approvers, approval
   space, database and webhooks, one line each (bot/preflight.py); exit 0 when all pass, else 1.
+- `intercept-bot db upgrade` / `db current`: bring the database to this version's schema / say where it is.
 - `intercept-bot demo [--port P] [--data DIR] [--open]`: the local sandbox (bot/demo.py).
 - `intercept-bot sandbox-clock --advance SECONDS`: move the sandbox clock (INTERCEPT_SANDBOX only).
 """
@@ -21,10 +22,15 @@ import signal
 import sys
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot import config as configuration
 from bot import logs
 from bot.edge.intake import MAX_BODY
+
+if TYPE_CHECKING:
+    from bot.adapters.store import SqlStores
+    from bot.adapters.store.migrate import SchemaState
 
 log = logging.getLogger("bot")
 
@@ -46,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--person", help="a Webex Calling user's email: check the admin token can read their "
                                         "intercept settings")
     check.add_argument("--url", help="the public URL of POST /webhooks/webex: check the webhooks point there")
+    db = commands.add_parser("db", help="the database's schema (DATABASE_URL): where it is, upgrading it")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="upgrade the database to this version's schema (stop the bot first)")
+    db_commands.add_parser("current", help="print the database's revision and whether it is this version's "
+                                           "(exit status 0 only when it is)")
     commands.add_parser("demo", add_help=False,
                         help="the bot against a local Webex emulator, with a browser page (no Webex account)")
     clock = commands.add_parser("sandbox-clock", help="move the sandbox clock forward (tests, demo)")
@@ -63,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return _register_webhooks(args.url)
     if args.command == "check":
         return _check(args.person, args.url)
+    if args.command == "db":
+        return _db(args.db_command)
     return _sandbox_clock(args.advance)
 
 
@@ -125,6 +138,63 @@ def _serve(host: str, port: int | None) -> int:
         server.close()
         app.stop()
     return 0
+
+
+def _stores() -> SqlStores | None:
+    """The stores on DATABASE_URL, at this version's schema (an empty database is created); None,
+    with the line said, when the URL is unusable or the database behind, ahead or unreachable."""
+    from bot.adapters.store import SqlStores, migrate
+
+    try:
+        url = configuration.database_url()
+    except configuration.ConfigError as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        return None
+    stores = SqlStores.at(url)
+    try:
+        migrate.ready(stores.engine)
+    except (migrate.SchemaError, migrate.DatabaseUnavailable) as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        stores.engine.dispose()
+        return None
+    return stores
+
+
+def _db(action: str) -> int:
+    from bot.adapters.store import make_engine, migrate
+
+    try:
+        engine = make_engine(configuration.database_url())
+    except configuration.ConfigError as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        return 2
+    try:
+        if action == "current":
+            found = migrate.state(engine)
+            print(_where(found))
+            return 0 if found.at_head else 1
+        found = migrate.upgrade(engine)
+        now = migrate.state(engine)
+        if found.at_head:
+            print(f"the database is at revision {now.describe()}, this version's: nothing to do")
+        else:
+            print(f"upgraded the database from {found.describe()} to revision {now.describe()}")
+        return 0
+    except (migrate.SchemaError, migrate.DatabaseUnavailable) as error:
+        print(f"intercept-bot: {error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+
+
+def _where(found: SchemaState) -> str:
+    if found.at_head:
+        return f"{found.describe()}: this version's"
+    if found.ahead:
+        return f"{found.describe()}: unknown to this version (it needs {found.head}), a newer version upgraded it"
+    if found.empty:
+        return f"empty: this version needs {found.head} (`intercept-bot db upgrade` or `serve` creates it)"
+    return f"{found.describe()}: this version needs {found.head}, run `intercept-bot db upgrade`"
 
 
 def _audit(person: str | None, since: str | None, until: str | None, output: str) -> int:
@@ -226,7 +296,6 @@ def _check(person: str | None, url: str | None) -> int:
 
 def _sandbox_clock(seconds: float) -> int:
     from bot.adapters.clock import advance
-    from bot.adapters.store import SqlStores
 
     try:
         config = configuration.load()  # the server's own settings: it must honour the clock
@@ -238,8 +307,9 @@ def _sandbox_clock(seconds: float) -> int:
               file=sys.stderr)
         return 2
 
-    stores = SqlStores.at(config.database_url)
-    stores.create_schema()
+    stores = _stores()
+    if stores is None:
+        return 2
     offset = advance(stores.settings, seconds)
     print(f"sandbox clock offset is now {offset} (honoured by a server started with INTERCEPT_SANDBOX=1)")
     return 0

@@ -105,5 +105,5 @@ def configure(secrets: Iterable[str], level: int = logging.INFO, fmt: str = "tex
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("apscheduler.executors", "apscheduler.scheduler", "waitress.queue", "urllib3",
-                  "webexpythonsdk.restsession"):
+                  "webexpythonsdk.restsession", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-NOT_CHECKED = "not checked yet"
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -26,11 +24,16 @@ class Finding:
 
 
 def schema_state(engine: Engine) -> Finding:
-    """Whether the database schema is the one this version needs (migrated).
+    """Whether the database schema is the one this version needs (migrated)."""
+    from bot.adapters.store import migrate
 
-    MERGE HOOK (issue 10): the Alembic migrations are written by another engineer, whose check
-    (the database at the head revision, else "run intercept-bot db upgrade") replaces this body.
-    Until then nothing is checked: `check` prints a skip line and /readyz reports `migrated: null`.
-    """
-    del engine
-    return Finding(None, "database schema", NOT_CHECKED)
+    try:
+        found = migrate.state(engine)
+    except migrate.DatabaseUnavailable as error:
+        return Finding(False, "database schema", str(error))
+    if found.at_head:
+        return Finding(True, "database schema", f"revision {found.describe()}, this version's")
+    if found.empty:
+        return Finding(None, "database schema", f"empty: `serve` creates it at revision {found.head}")
+    return Finding(False, "database schema", found.refusal() or found.describe(), "run `intercept-bot db upgrade`"
+                   if not found.ahead else "run the newer version, or restore a backup")

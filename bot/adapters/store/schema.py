@@ -1,9 +1,8 @@
 """The tables, the engine and its transactions. SQLite by default (WAL, busy timeout, short
 transactions), PostgreSQL by URL.
 
-The table layout is that of earlier versions (an existing database keeps working); what is new is
-only added: indexes on the request rows' times (the rows are the schedule: what is due is found by
-an index, not by reading every row), and the obsolete table of pickled scheduler jobs is dropped.
+These tables are the model; the database is built and changed by the migrations (`migrate.py`,
+`migrations/versions/`): a change here needs a revision there (a test compares the two).
 """
 
 from __future__ import annotations
@@ -167,7 +166,8 @@ settings_table = Table(
 
 WRITE_OPTION = "intercept_bot_write"
 # PostgreSQL session advisory locks, (class, key): one per live process (its key is its `owner`
-# on the inbox rows it handles), the timers' leader, and one per person (bot.adapters.locks).
+# on the inbox rows it handles), the timers' leader, and one per person (bot.adapters.locks); and
+# one (a single bigint key) while the schema is upgraded (migrate.MIGRATIONS_LOCK).
 INSTANCE_LOCKS = 7411
 LEADER_LOCK = (7412, 1)
 PERSON_LOCKS = 7413
@@ -248,18 +248,6 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
-        with self.write() as tx:
-            for index in DUE_INDEXES:  # create_all adds indexes only with a new table
-                index.create(tx, checkfirst=True)
-            tx.exec_driver_sql("DROP TABLE IF EXISTS scheduler_jobs")  # pickled timers of earlier versions
-            if self.engine.dialect.name == "sqlite":
-                for verb in ("UPDATE", "DELETE"):
-                    tx.exec_driver_sql(
-                        f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
-                        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END")
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
