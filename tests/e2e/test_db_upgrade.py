@@ -8,7 +8,11 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import insert
+
 from bot.adapters.store import SqlStores, migrate
+from bot.adapters.store.rows import detail_of, to_row
+from bot.adapters.store.schema import audit_table, requests_table
 from bot.domain.model import Status
 from bot.domain.values import Reason
 from tests.e2e.harness import BotProcess, Chat, People, bot_command, http
@@ -19,9 +23,16 @@ EARLIER = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def a_finished_request(stores: SqlStores) -> None:
-    """A request of the earlier version that has nothing left to do."""
-    stores.requests.add(request("earlier", person_id="p-earlier", created_at=EARLIER, updated_at=EARLIER))
-    stores.requests.move("earlier", Status.AWAITING_APPROVAL, Status.CANCELLED, now=EARLIER, reason=Reason.CANCELLED)
+    """A request of the earlier version that has nothing left to do, as that version wrote it."""
+    done = request("earlier", person_id="p-earlier", status=Status.CANCELLED, created_at=EARLIER, updated_at=EARLIER)
+    with stores.engine.begin() as tx:
+        tx.execute(insert(requests_table).values(**to_row(done)))
+        for source, target, reason in ((None, Status.AWAITING_APPROVAL, Reason.REQUESTED),
+                                       (Status.AWAITING_APPROVAL, Status.CANCELLED, Reason.CANCELLED)):
+            tx.execute(insert(audit_table).values(
+                at=EARLIER, request_id="earlier", person_id="p-earlier", actor_id="p-earlier", event="status",
+                source=source.value if source else None, target=target.value, note=reason.text,
+                detail=detail_of({}, reason)))
 
 
 def test_serve_refuses_a_database_behind_the_code_until_db_upgrade(world: tuple[object, People, Chat],

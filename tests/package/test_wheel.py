@@ -75,8 +75,8 @@ def test_the_wheel_carries_the_renderer_and_declares_only_what_the_bot_needs(whe
         headers = email.parser.Parser().parsestr(archive.read(metadata).decode("utf-8"), headersonly=True)
     requires = headers.get_all("Requires-Dist") or []
     always = {re.split(r"[<>=\[; ]", line)[0].lower() for line in requires if "extra ==" not in line}
-    assert always == {"webexpythonsdk", "requests", "flask", "apscheduler", "sqlalchemy", "waitress",
-                      "python-dotenv", "tzdata"}
+    assert always == {"webexpythonsdk", "requests", "flask", "apscheduler", "sqlalchemy", "alembic", "waitress",
+                      "python-dotenv", "tzdata", "prometheus-client", "python-json-logger"}
     sandbox = {re.split(r"[<>=; ]", line)[0] for line in requires if 'extra == "sandbox"' in line}
     assert sandbox == {"jsonschema", "referencing"}
     assert not (ROOT / "webex_emulator" / "sandbox" / "vendor").exists()  # the checkout holds no copy

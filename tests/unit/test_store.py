@@ -12,9 +12,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import insert
 
-from bot.adapters.store import SqlStores
+from bot.adapters.store import SqlStores, migrate
 from bot.adapters.store.memory import memory_stores
+from bot.adapters.store.rows import to_row
+from bot.adapters.store.schema import requests_table
 from bot.domain.model import InterceptSettings, Request, Status
 from bot.domain.stores import CardRecord, Happened, Move, Stores, Window
 from bot.domain.values import AuditEvent, CardKind, Reason, Recipient
@@ -299,13 +302,13 @@ def test_a_database_of_an_earlier_version_keeps_working(tmp_path: Path) -> None:
     (the database is recognised as the migrations' baseline: tests/unit/test_migrations.py)."""
     url = f"sqlite:///{tmp_path}/earlier.db"
     store = SqlStores.at(url)
-    store.create_schema()
+    migrate.upgrade(store.engine, migrate.BASELINE)  # the tables of the last version before migrations
     with store.engine.begin() as connection:
+        connection.execute(insert(requests_table).values(**to_row(request(status=Status.FORM_SENT))))
         for index in ("start_at", "end_at", "retry_at", "updated_at"):
             connection.exec_driver_sql(f"DROP INDEX ix_intercept_requests_status_{index}")
         connection.exec_driver_sql("CREATE TABLE scheduler_jobs (id VARCHAR(191) PRIMARY KEY)")
         connection.exec_driver_sql("DROP TABLE alembic_version")  # earlier versions had no migrations
-    store.requests.add(request(status=Status.FORM_SENT))
     with store.engine.begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO audit_log (at, request_id, person_id, event, source, target, note) VALUES "

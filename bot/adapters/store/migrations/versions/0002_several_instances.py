@@ -1,5 +1,6 @@
 """Several instances on one database: news told from a mark per audit row (`audit_news`) instead
-of a cursor, and the process handling each inbox event (`webhook_inbox.owner`).
+of a cursor, the process handling each inbox event (`webhook_inbox.owner`), and on PostgreSQL the
+audit log append-only as on SQLite (a trigger refuses UPDATE and DELETE).
 
 Earlier versions kept how far news had been told in `bot_settings`: `announced_up_to` ("<last row
 told>", or "<that>:<row told in part>:<messages sent>:<failed tries>") and, before that,
@@ -40,6 +41,11 @@ def upgrade() -> None:
     )
     op.add_column("webhook_inbox", sa.Column("owner", sa.String(40)))
     _untold_from_cursor()
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$")
+        op.execute("CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
+                   "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()")
 
 
 def _untold_from_cursor() -> None:
