@@ -325,6 +325,7 @@ ODD_BUT_SIGNED = [
     pytest.param(json.dumps({"resource": "messages", "event": "created", "data": {"id": "be"}}).encode("utf-16-be"),
                  id="utf-16-be-without-bom"),
     pytest.param(b'{"resource":"messages","event":"created","data":{"id":"\\ud800"}}', id="unpaired-surrogate-id"),
+    pytest.param(b'{"resource":"messages","event":"created","data":{"id":"\\u0000"}}', id="nul-id"),
     pytest.param(b"\xef\xbb\xbf" + json.dumps({"resource": "messages", "event": "created",
                                                 "data": {"id": "bom"}}).encode(), id="utf-8-bom"),
 ]
@@ -359,7 +360,7 @@ def check_stored(accepted: bool, before: list[tuple[str, str]], after: list[tupl
 def test_a_signed_body_in_another_encoding_or_with_an_unstorable_id_gets_a_4xx_not_a_5xx(
         database_url: str, body: bytes) -> None:
     """Webex sends UTF-8 JSON; a correctly signed body in UTF-16/32, with a byte-order mark or with
-    an id holding an unpaired surrogate escape must be refused (4xx) or stored so that the workers
+    an id holding an unpaired surrogate or a NUL escape must be refused (4xx) or stored so that the workers
     can read it, never answered 500 (Webex retries 5xx and disables the webhook after a while)."""
     bot = InProcess(database_url)
     check_stored(*send_signed(bot, body))
