@@ -1,9 +1,11 @@
 # The two commands of the README: `make run` and `make test`. Both set up .venv first when needed.
+# `make test` is lint, the whole suite on SQLite, then the tests that use a database again on a
+# throwaway PostgreSQL server (`make test-pg` alone: tests/conftest.py, tests/pgserver.py).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint setup clean
+.PHONY: run test test-pg lint setup clean
 
 $(BIN)/intercept-bot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +30,11 @@ lint: setup
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest
+	INTERCEPT_TEST_DATABASE=sqlite $(BIN)/pytest
+	INTERCEPT_TEST_DATABASE=postgresql $(BIN)/pytest
+
+test-pg: setup
+	INTERCEPT_TEST_DATABASE=postgresql $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -94,6 +94,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"{sum(RAN)} tests that use a database ran on a throwaway PostgreSQL server, each on a database of its own "
         "(the others use none, or run on PostgreSQL in every pass: tests/pg)")
     if LEFT_OUT:
-        terminalreporter.write_line(f"{len(LEFT_OUT)} SQLite-only tests, not run on PostgreSQL:")
+        terminalreporter.write_line(f"SQLite-only, not run on PostgreSQL ({len(LEFT_OUT)}):")
         for nodeid, reason in LEFT_OUT:
             terminalreporter.write_line(f"  {nodeid}: {reason}")
