@@ -1,11 +1,13 @@
 # The two commands of the README: `make run` and `make test`. Both set up .venv first when needed:
 # `make run` with what running needs (the package, its sandbox extra, the sandbox page's npm
-# packages), `make test` (and `make setup`) with the test tools too.
+# packages), `make test` (and `make setup`) with the test tools too. `make test` is lint, the whole
+# suite on SQLite, then the tests that use a database again on a throwaway PostgreSQL server
+# (`make test-pg` alone: tests/conftest.py, tests/pgserver.py).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint setup npm clean
+.PHONY: run test test-pg lint setup npm clean
 
 # the package (editable) and the sandbox extra
 $(BIN)/intercept-bot: pyproject.toml setup.py
@@ -38,7 +40,11 @@ lint: setup
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest
+	INTERCEPT_TEST_DATABASE=sqlite $(BIN)/pytest
+	INTERCEPT_TEST_DATABASE=postgresql $(BIN)/pytest
+
+test-pg: setup
+	INTERCEPT_TEST_DATABASE=postgresql $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

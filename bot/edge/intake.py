@@ -135,4 +135,6 @@ def _envelope(raw: bytes) -> dict[str, Any] | None:
         f"{envelope['resource']}:{data['id']}".encode()  # an unpaired surrogate cannot be stored
     except UnicodeEncodeError:
         return None
+    if "\x00" in data["id"]:  # nor a NUL, on PostgreSQL
+        return None
     return envelope

@@ -1,9 +1,13 @@
 """End-to-end harness: the real `intercept-bot serve` process against the Webex emulator.
 
-The bot runs as the Procfile runs it (a subprocess, its own database file, HTTP over loopback),
+The bot runs as the Procfile runs it (a subprocess, its own database, HTTP over loopback),
 with `INTERCEPT_SANDBOX=1` so its clock can be set: the test pins the bot's "now" to a fixed
 instant before it starts (`intercept-bot sandbox-clock`), and moves it forward to make an end time
 come, instead of sleeping. Waiting is always polling for an event with a timeout.
+
+Its database is a SQLite file in the test's folder, or a PostgreSQL database of its own with
+`INTERCEPT_TEST_DATABASE=postgresql` (tests/pgserver.py); tests read it through SQLAlchemy
+(`BotProcess.db`), so the same queries work on both.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.pool import NullPool
+
+from tests import pgserver
 from tests.cardtools import inputs_of
 from webex_emulator import WebexEmulator
 
@@ -103,18 +110,21 @@ class BotProcess:
     """`intercept-bot serve` as a subprocess, restartable, with its log kept for assertions."""
 
     def __init__(self, emu: WebexEmulator, people: People, workdir: Path, *, approvers: str,
-                 approval_room: str | None = None, extra_env: dict[str, str] | None = None) -> None:
+                 approval_room: str | None = None, extra_env: dict[str, str] | None = None,
+                 database_url: str | None = None) -> None:
         self.emu = emu
         self.people = people
         self.workdir = workdir
-        self.db_path = workdir / "bot.db"
+        # kept across restarts: a new one only for a new BotProcess
+        self.database_url = database_url or pgserver.new_database(workdir)
+        self._engine: Engine | None = None
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "bot.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "INTERCEPT_"))}
         self.env.update({
             "WEBEX_BOT_TOKEN": BOT_TOKEN, "WEBEX_ADMIN_TOKEN": ADMIN_TOKEN, "WEBEX_WEBHOOK_SECRET": SECRET,
-            "WEBEX_API_URL": emu.base_url, "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "WEBEX_API_URL": emu.base_url, "DATABASE_URL": self.database_url,
             "INTERCEPT_APPROVERS": approvers, "DEFAULT_TIMEZONE": "UTC", "INTERCEPT_SANDBOX": "1",
             "INTERCEPT_SWEEP_SECONDS": "1", "PYTHONUNBUFFERED": "1",
         })
@@ -176,13 +186,27 @@ class BotProcess:
 
     # ------------------------------------------------------------------ looking at state
 
-    def db(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.db_path, timeout=30) as connection:
-            return list(connection.execute(query, args))
+    @property
+    def engine(self) -> Engine:
+        """The bot's database, for the test to look at: a connection per query (no pool), so nothing
+        is left open between polls, or after the test."""
+        if self._engine is None:
+            sqlite = self.database_url.startswith("sqlite")
+            self._engine = create_engine(self.database_url, poolclass=NullPool,
+                                         connect_args={"timeout": 30} if sqlite else {})
+        return self._engine
+
+    def db(self, query: str, **params: Any) -> list[tuple[Any, ...]]:
+        """The rows of a query (SQL that SQLite and PostgreSQL both take, `:name` parameters)."""
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query), params)]
+
+    def tables(self) -> set[str]:
+        return set(inspect(self.engine).get_table_names())
 
     def request_statuses(self, person_id: str) -> list[str]:
         return [row[0] for row in self.db(
-            "SELECT status FROM intercept_requests WHERE person_id = ? ORDER BY created_at", person_id)]
+            "SELECT status FROM intercept_requests WHERE person_id = :person ORDER BY created_at", person=person_id)]
 
     def wait_status(self, person_id: str, status: str, timeout: float = 20.0) -> None:
         try:

@@ -89,6 +89,8 @@ def test_a_form_sent_twice_by_a_double_click_makes_one_request(
     assert bot.request_statuses(alice.id) == ["awaiting_approval"]
 
 
+@pytest.mark.sqlite_only(reason="one server per SQLite file is the design; on PostgreSQL a second instance is a "
+                                "follower instead of being refused (tests/pg/test_failover.py)")
 def test_a_second_server_on_the_same_database_refuses_to_start(world: tuple[Any, People, Chat],
                                                                bot: BotProcess) -> None:
     result = serve_once(bot)

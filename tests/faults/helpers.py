@@ -127,7 +127,8 @@ class ChaosBot(BotProcess):
 
     def history_targets(self, request_id: str) -> list[str]:
         return [row[0] for row in self.db(
-            "SELECT target FROM audit_log WHERE request_id = ? AND event = 'status' ORDER BY id", request_id)]
+            "SELECT target FROM audit_log WHERE request_id = :request AND event = 'status' ORDER BY id",
+            request=request_id)]
 
 
 # ---------------------------------------------------------------------------------------------- people

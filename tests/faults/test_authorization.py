@@ -319,7 +319,7 @@ def test_refusals_through_webex_change_nothing_and_answer_the_clicker(
     assert puts(emu, alice) == [] and puts(emu, mallory) == []
 
     # an approver's click on Alice's card that names Mallory's request decides Alice's only
-    mallory_request = bot.db("SELECT id FROM intercept_requests WHERE person_id = ?", mallory.id)[0][0]
+    mallory_request = bot.db("SELECT id FROM intercept_requests WHERE person_id = :person", person=mallory.id)[0][0]
     chat.submit(dave, alice_card, {"intent": "approve", "comment": "", "requestId": mallory_request,
                                    "personId": mallory.id, "messageId": mallory_card["id"]})
     bot.wait_status(alice.id, "active")

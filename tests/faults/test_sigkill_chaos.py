@@ -340,7 +340,8 @@ def test_sigkill_chaos_every_approved_intercept_is_applied_once_and_reverted_onc
         rows = run.statuses.get(person.id, [])
         approved = [rid for rid, _ in rows if "approved" in run.bot.history_targets(rid)]
         deciders = {row[0] for row in run.bot.db("SELECT decided_by_id FROM intercept_requests "
-                                                  "WHERE person_id = ? AND decided_by_id IS NOT NULL", person.id)}
+                                                  "WHERE person_id = :person AND decided_by_id IS NOT NULL",
+                                                  person=person.id)}
         assert deciders <= approver_ids, f"{name}: decided by {deciders}"
         if plan.approve:
             assert len(approved) == 1, f"{name}: {len(approved)} requests approved: {rows}"

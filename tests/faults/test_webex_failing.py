@@ -149,7 +149,8 @@ def test_a_retry_after_longer_than_the_client_waits_reschedules_apply_and_revert
     chat.wait_bot_text(room, "now intercepted until")
     emu.fail("PUT", intercept, 429, retry_after="600")
     bot.sandbox_clock(3 * 3600)
-    wait_until(lambda: bot.db("SELECT attempts FROM intercept_requests WHERE person_id = ?", alice.id)[0][0] >= 1,
+    wait_until(lambda: bot.db("SELECT attempts FROM intercept_requests WHERE person_id = :person",
+                                     person=alice.id)[0][0] >= 1,
                30, "a failed revert attempt")
     assert bot.request_statuses(alice.id) == ["reverting"]
     bot.sandbox_clock(60)
@@ -179,7 +180,7 @@ def test_a_refused_admin_token_at_the_end_keeps_the_revert_going_and_tells_the_a
     bot.sandbox_clock(3 * 3600)
 
     def attempts() -> int:
-        return int(bot.db("SELECT attempts FROM intercept_requests WHERE person_id = ?", alice.id)[0][0])
+        return int(bot.db("SELECT attempts FROM intercept_requests WHERE person_id = :person", person=alice.id)[0][0])
 
     for attempt in range(1, 5):
         wait_until(lambda a=attempt: attempts() >= a, 30, f"revert attempt {attempt}")

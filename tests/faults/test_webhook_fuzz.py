@@ -19,7 +19,6 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
@@ -225,8 +224,8 @@ def table_contents(store: SqlStores) -> dict[str, list[tuple[Any, ...]]]:
 
 
 class InProcess:
-    def __init__(self, tmp_path: Path) -> None:
-        self.store = SqlStores.at(f"sqlite:///{tmp_path}/fuzz.db")
+    def __init__(self, database_url: str) -> None:
+        self.store = SqlStores.at(database_url)
         self.store.create_schema()
         self.woken: list[int] = []
         receiver = Receiver(secret=SECRET, inbox=self.store.inbox, bot_id=BOT_ID, now=lambda: NOW,
@@ -254,8 +253,8 @@ def check_answer(fuzz: Fuzz, status: int, answer: str) -> None:
         assert "duplicate" in answer, answer
 
 
-def test_fuzzed_webhook_requests_store_nothing_but_the_one_legit_delivery(tmp_path: Path, report) -> None:
-    bot = InProcess(tmp_path)
+def test_fuzzed_webhook_requests_store_nothing_but_the_one_legit_delivery(database_url: str, report) -> None:
+    bot = InProcess(database_url)
     legit = envelope("Y2lzY29zcGFyazovL3VzL01FU1NBR0UvbGVnaXQ")
     legit_signature = sign(legit)
     first = bot.client.post(PATH, data=legit, headers={"Content-Type": "application/json",
@@ -328,6 +327,7 @@ ODD_BUT_SIGNED = [
     pytest.param(json.dumps({"resource": "messages", "event": "created", "data": {"id": "be"}}).encode("utf-16-be"),
                  id="utf-16-be-without-bom"),
     pytest.param(b'{"resource":"messages","event":"created","data":{"id":"\\ud800"}}', id="unpaired-surrogate-id"),
+    pytest.param(b'{"resource":"messages","event":"created","data":{"id":"\\u0000"}}', id="nul-id"),
     pytest.param(b"\xef\xbb\xbf" + json.dumps({"resource": "messages", "event": "created",
                                                 "data": {"id": "bom"}}).encode(), id="utf-8-bom"),
 ]
@@ -360,19 +360,19 @@ def check_stored(accepted: bool, before: list[tuple[str, str]], after: list[tupl
 
 @pytest.mark.parametrize("body", ODD_BUT_SIGNED)
 def test_a_signed_body_in_another_encoding_or_with_an_unstorable_id_gets_a_4xx_not_a_5xx(
-        tmp_path: Path, body: bytes) -> None:
+        database_url: str, body: bytes) -> None:
     """Webex sends UTF-8 JSON; a correctly signed body in UTF-16/32, with a byte-order mark or with
-    an id holding an unpaired surrogate escape must be refused (4xx) or stored so that the workers
+    an id holding an unpaired surrogate or a NUL escape must be refused (4xx) or stored so that the workers
     can read it, never answered 500 (Webex retries 5xx and disables the webhook after a while)."""
-    bot = InProcess(tmp_path)
+    bot = InProcess(database_url)
     check_stored(*send_signed(bot, body))
 
 
-def test_signed_but_malformed_bodies_get_no_5xx_and_only_dispatchable_events_are_stored(tmp_path: Path,
+def test_signed_but_malformed_bodies_get_no_5xx_and_only_dispatchable_events_are_stored(database_url: str,
                                                                                          report) -> None:
     """Correctly signed bodies that are not what Webex sends (truncated, any JSON, other encodings,
     odd ids and field types, deep nesting): a 4xx, or stored as an event the workers can read."""
-    bot = InProcess(tmp_path)
+    bot = InProcess(database_url)
     count = 0
 
     @settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,38 +3,20 @@ restart, and the revert, once."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from bot.adapters.store import make_engine
 from tests.e2e.harness import BotProcess, Chat, make_emulator, wait_until
 from tests.e2e.test_flow import approval_card_for, ask_and_submit
-from tests.pg.conftest import in_schema
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def schema_url(pg_url: str) -> Iterator[str]:
-    schema = "e" + uuid.uuid4().hex[:12]
-    admin = make_engine(pg_url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    yield in_schema(pg_url, schema)
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
-
-
-def test_the_flow_on_postgresql_survives_a_sigkill(schema_url: str, tmp_path: Path) -> None:
+def test_the_flow_on_postgresql_survives_a_sigkill(pg_database: str, tmp_path: Path) -> None:
     emu, people = make_emulator()
     chat = Chat(emu, people)
-    bot = BotProcess(emu, people, tmp_path, approvers="bob@example.com",
-                     extra_env={"DATABASE_URL": schema_url})
+    bot = BotProcess(emu, people, tmp_path, approvers="bob@example.com", database_url=pg_database)
     try:
         bot.pin_clock()
         bot.register_webhooks()

@@ -4,7 +4,6 @@ together, what is due by status and time; and the audit log, the inbox and the l
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -12,12 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from bot.adapters.lease import Lease
-from bot.adapters.store import SqlStores, make_engine
+from bot.adapters.store import SqlStores
 from bot.domain.model import InterceptSettings, Status
 from bot.domain.stores import Happened, Stores
 from bot.domain.values import AuditEvent
 from bot.edge.intake import Event
-from tests.pg.conftest import in_schema
 from tests.unit.test_store import (  # noqa: F401 - collected here, on PostgreSQL
     request,
     test_a_request_round_trips_with_aware_utc_times,
@@ -37,18 +35,11 @@ NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(pg_url: str) -> Iterator[SqlStores]:
-    schema = "t" + uuid.uuid4().hex[:12]
-    admin = make_engine(pg_url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    store = SqlStores.at(in_schema(pg_url, schema))
+def store(pg_database: str) -> Iterator[SqlStores]:
+    store = SqlStores.at(pg_database)
     store.create_schema()
     yield store
     store.engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -8,8 +8,9 @@ from bot.adapters.store import SqlStores
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlStores:
-    """The real stores on a fresh SQLite file."""
-    stores = SqlStores.at(f"sqlite:///{tmp_path}/bot.db")
+def store(database_url: str) -> Iterator[SqlStores]:
+    """The real stores on a fresh database (SQLite, or PostgreSQL in the PostgreSQL pass)."""
+    stores = SqlStores.at(database_url)
     stores.create_schema()
-    return stores
+    yield stores
+    stores.engine.dispose()

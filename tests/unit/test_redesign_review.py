@@ -72,9 +72,9 @@ def test_news_another_thread_leaves_to_a_running_flush_is_told_from_the_request_
     assert world.webex.said("rejected by Bob Brandt. Comment: “Team offsite, sorry”")
 
 
-def test_the_audit_log_keeps_the_requesters_reason_beside_the_moves_own(tmp_path: Any) -> None:
+def test_the_audit_log_keeps_the_requesters_reason_beside_the_moves_own(database_url: str) -> None:
     world = World()
-    world.stores = SqlStores.at(f"sqlite:///{tmp_path}/audit.db")  # type: ignore[assignment]
+    world.stores = SqlStores.at(database_url)  # type: ignore[assignment]
     world.stores.create_schema()  # type: ignore[attr-defined]
     world.stores = world.stores.domain()  # type: ignore[attr-defined]
     world.service = world._service()

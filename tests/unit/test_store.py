@@ -1,18 +1,18 @@
 """The stores: one contract (compare-and-set moves with their audit rows, aware UTC times, history,
 what is due by an index, cards, people, greetings, settings) held by the SQL stores on SQLite and by
 the in-memory ones the flow tests use; then what only the database does (the inbox, the append-only
-audit log, the lease, the schema of earlier versions). The same contract on PostgreSQL:
-tests/pg/test_store_on_postgres.py."""
+audit log, the lease, the schema of earlier versions). The SQL stores' tests run on PostgreSQL too:
+in the PostgreSQL pass (INTERCEPT_TEST_DATABASE=postgresql, tests/conftest.py), and the contract in
+every pass in tests/pg/test_store_on_postgres.py."""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, inspect
 
 from bot.adapters.store import SqlStores, migrate
 from bot.adapters.store.memory import memory_stores
@@ -37,12 +37,11 @@ def request(request_id: str = "r1", status: Status = Status.AWAITING_APPROVAL, *
     return Request(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
+@pytest.fixture(params=["memory", pytest.param("sql", marks=pytest.mark.database)])
+def stores(request: pytest.FixtureRequest) -> Stores:
     if request.param == "memory":
         return memory_stores()
-    sql = SqlStores.at(f"sqlite:///{tmp_path}/contract.db")
-    sql.create_schema()
+    sql: SqlStores = request.getfixturevalue("store")  # tests/unit/conftest.py: on the test's database
     return sql.domain()
 
 
@@ -296,12 +295,11 @@ def test_old_inbox_payloads_are_emptied_and_their_keys_kept(store: SqlStores) ->
     assert payloads == {"messages:old": "", "messages:new": '{"id": "new"}'}
 
 
-def test_a_database_of_an_earlier_version_keeps_working(tmp_path: Path) -> None:
+def test_a_database_of_an_earlier_version_keeps_working(database_url: str) -> None:
     """Rows written before this layout (notes without reasons, `pending` cards tagged by email, a
     table of pickled scheduler jobs) are read as they meant, and the indexes on the times are added
     (the database is recognised as the migrations' baseline: tests/unit/test_migrations.py)."""
-    url = f"sqlite:///{tmp_path}/earlier.db"
-    store = SqlStores.at(url)
+    store = SqlStores.at(database_url)
     migrate.upgrade(store.engine, migrate.BASELINE)  # the tables of the last version before migrations
     with store.engine.begin() as connection:
         connection.execute(insert(requests_table).values(**to_row(request(status=Status.FORM_SENT))))
@@ -315,10 +313,13 @@ def test_a_database_of_an_earlier_version_keeps_working(tmp_path: Path) -> None:
             "('2026-11-27T09:00:00.000000+00:00', 'r1', 'p1', 'status', 'form_sent', 'cancelled', "
             "'cancelled from the form')")
         connection.exec_driver_sql(
-            "INSERT INTO card_messages VALUES ('m9', 'r1', 'approval', 'dm', 'bob@example.com#pending-1a2b', 1)")
-    SqlStores.at(url).create_schema()  # the next start
+            "INSERT INTO card_messages VALUES ('m9', 'r1', 'approval', 'dm', 'bob@example.com#pending-1a2b', TRUE)")
+    next_start = SqlStores.at(database_url)
+    next_start.create_schema()
+    next_start.engine.dispose()
     assert store.requests.history("r1")[-1].reason is Reason.FORM_CANCELLED
     assert store.cards.get("m9").recipient == Recipient.approver("bob@example.com")  # type: ignore[union-attr]
-    with store.engine.connect() as connection:
-        names = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master")}
-    assert "scheduler_jobs" not in names and "ix_intercept_requests_status_end_at" in names
+    schema = inspect(store.engine)
+    assert "scheduler_jobs" not in schema.get_table_names()
+    assert "ix_intercept_requests_status_end_at" in {i["name"] for i in schema.get_indexes("intercept_requests")}
+    store.engine.dispose()
