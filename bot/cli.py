@@ -1,7 +1,8 @@
 """`intercept-bot`: the console script.
 
 - `intercept-bot serve [--host H] [--port P]`: the production server (what the Procfile runs),
-  waitress with threads, in one process (exactly one scheduler), until SIGTERM or SIGINT.
+  waitress with threads (on SQLite one process per database; on PostgreSQL any number, one of them
+  the leader running the timers), until SIGTERM or SIGINT.
 - `intercept-bot audit [--person P] [--since T] [--until T] [--format jsonl|csv]`: the audit log.
 - `intercept-bot register-webhooks --url URL`: (re)create the bot's two webhooks in Webex.
 - `intercept-bot check [--person EMAIL] [--url URL]`: a preflight of tokens, approvers, approval

@@ -54,7 +54,7 @@ class Config:
 
     def secrets(self) -> tuple[str, ...]:
         return tuple(s for s in (self.bot_token, self.admin_token, self.webhook_secret,
-                                 *(self.admin_refresh or ())) if s)
+                                 *(self.admin_refresh or ()), make_url(self.database_url).password) if s)
 
 
 def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Config:

@@ -23,17 +23,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.pool import NullPool
 
 from bot.adapters.lease import Holder, Lease, LeaseStore
-from bot.adapters.store.schema import INSTANCE_LOCKS, KEEPALIVES, LEADER_LOCK
+from bot.adapters.store.schema import INSTANCE_LOCKS, LEADER_LOCK, postgres_engine
 
 log = logging.getLogger(__name__)
 
-# libpq's keepalives (KEEPALIVES) let this process notice a dead link to the database within
-# seconds; these let the server notice a vanished process (they are the session's own settings)
-SERVER_KEEPALIVES = ("tcp_keepalives_idle = 5", "tcp_keepalives_interval = 2", "tcp_keepalives_count = 3")
 
 
 class Refused(Exception):
@@ -120,7 +117,7 @@ class Elected:
     """PostgreSQL: leader or follower, elected by a session advisory lock."""
 
     def __init__(self, url: str, *, period: float = 2.0) -> None:
-        self.engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args=KEEPALIVES)
+        self.engine = postgres_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
         self.key = secrets.randbelow(2**31 - 2) + 1
         self.owner = str(self.key)
         self.period = period
@@ -179,8 +176,6 @@ class Elected:
     def _connect(self) -> None:
         connection = self.engine.connect()
         try:
-            for setting in SERVER_KEEPALIVES:
-                connection.exec_driver_sql(f"SET {setting}")
             if not connection.execute(text("SELECT pg_try_advisory_lock(:space, :key)"),
                                       {"space": INSTANCE_LOCKS, "key": self.key}).scalar():
                 raise RuntimeError("this process's key is taken")  # a reconnect before the server let go

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_AGE = timedelta(hours=24)
 BATCH = 50
-HOLD = timedelta(minutes=5)  # a flush holds the rows it took this long (then another may take them)
+HOLD = timedelta(minutes=15)  # a flush holds the rows it took this long (then another may take them)
 ALERT_EVERY = 3  # a failing revert is reported at attempts 3, 6, 12, 24, ...
 
 # a failed apply's reason -> (to the requester, to the approvers)
@@ -86,22 +86,29 @@ class Announcer:
         audit = self.stores.audit
         while True:
             rows = audit.untold(self.clock.now(), hold=HOLD, limit=BATCH)
-            told: list[int] = []
+            done: list[int] = []  # told, not marked yet (rows that said nothing wait for the next mark)
             for index, row in enumerate(rows):
-                stopped = self._tell_row(row)
+                try:
+                    stopped, said = self._tell_row(row)
+                except Exception:  # a bug in one row's news must not hold up, or repeat, the others
+                    log.exception("could not announce audit row %d: passed over", row.entry.id)
+                    stopped, said = None, True
                 if stopped is not None:  # Webex is not answering: the next flush goes on from here
-                    audit.told(told)
+                    audit.told(done)
                     later = {r.entry.id: (r.sent, r.tries) for r in rows[index + 1:]}
                     audit.tell_later({row.entry.id: stopped, **later})
                     return
-                told.append(row.entry.id)
-            audit.told(told)
+                done.append(row.entry.id)
+                if said:  # marked at once: a crash after this does not send it again
+                    audit.told(done)
+                    done = []
+            audit.told(done)
             if len({row.entry.request_id for row in rows}) < BATCH:
                 return
 
-    def _tell_row(self, row: Untold) -> tuple[int, int] | None:
-        """Send the row's messages from where an earlier flush stopped; when Webex fails, where
-        this one stopped (messages sent, failed tries)."""
+    def _tell_row(self, row: Untold) -> tuple[tuple[int, int] | None, bool]:
+        """Send the row's messages from where an earlier flush stopped. Returns where this one
+        stopped when Webex failed (messages sent, failed tries), and whether anything was sent."""
         oldest = self.clock.now() - MAX_AGE
         news = self._news(row.entry, row.request) if row.entry.at >= oldest and row.request is not None else []
         for index in range(row.sent, len(news)):
@@ -111,9 +118,11 @@ class Announcer:
                 tries = row.tries + 1 if index == row.sent else 1
                 if error.transient and tries < self.TRIES:
                     log.warning("announcing later (Webex: %s)", error)
-                    return index, tries
+                    return (index, tries), index > row.sent
                 log.warning("could not announce audit row %d: %s", row.entry.id, error)
-        return None
+            if index + 1 < len(news):  # more to go: a crash now does not send this one again
+                self.stores.audit.progress(row.entry.id, index + 1)
+        return None, len(news) > row.sent
 
     def _news(self, row: AuditEntry, request: Request) -> list[News]:
         handler = {AuditEvent.STATUS: self._status, AuditEvent.WEBEX_ERROR: self._webex_error,

@@ -178,6 +178,9 @@ class AuditLog(Protocol):
     def told(self, row_ids: Sequence[int]) -> None:
         """These rows' messages are sent (or given up): they are not untold any more."""
 
+    def progress(self, row_id: int, sent: int) -> None:
+        """Of a row with several messages, this many are sent (its claim holds)."""
+
     def tell_later(self, progress: Mapping[int, tuple[int, int]]) -> None:
         """These rows were not (all) told: for each, messages sent and failed tries of the next;
         their claim ends."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import make_url
 
 from tests.e2e.harness import ADMIN_TOKEN, BOT_TOKEN, SECRET, BotProcess, Chat, People, bot_command, http, wait_until
 from tests.e2e.test_flow import ask_and_submit
@@ -119,7 +120,7 @@ def test_check_passes_against_a_working_bot(world: tuple[Any, People, Chat], bot
     assert "ok    approver carol@example.com: Carol Chen" in lines
     assert "ok    approval space: Intercept approvals (the bot is a member)" in lines
     assert f"ok    webhook attachmentActions/created: active, delivers to {bot.base}/webhooks/webex" in lines
-    assert f"ok    database: reachable (sqlite:///{bot.db_path})" in lines
+    assert f"ok    database: reachable ({make_url(bot.database_url).render_as_string(hide_password=True)})" in lines
     assert any(line.startswith("ok    database schema: revision ") and line.endswith(", this version's")
                for line in lines)
     assert all(line[:6] in ("ok    ", "skip  ") for line in lines)

@@ -99,25 +99,36 @@ def test_a_persons_lock_is_held_across_processes(url: str) -> None:
 
 
 def test_the_inbox_is_shared_and_only_a_dead_owners_events_go_back(url: str) -> None:
-    alive, dead = Elected(url), SqlStores.at(url)
+    alive, dead, blinked = Elected(url), SqlStores.at(url), SqlStores.at(url)
     alive.join()
     here = SqlStores.at(url)
-    here.inbox.owner, dead.inbox.owner = alive.owner, "12345"  # nobody holds the lock of 12345
+    here.inbox.owner, dead.inbox.owner, blinked.inbox.owner = alive.owner, "12345", "23456"  # no lock held
+    back = make_engine(url)
     try:
-        for number in range(4):
+        for number in range(6):
             here.inbox.add(Event("messages", str(number)), b"{}", NOW)
         claimed: list[Event | None] = []
         threads = [threading.Thread(target=lambda s=s: claimed.append(s.inbox.claim(NOW)))
-                   for s in (here, dead, here, dead)]
+                   for s in (here, dead, blinked, here, dead, blinked)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert sorted(e.id for e in claimed if e is not None) == ["0", "1", "2", "3"]  # each once
-        assert here.inbox.requeue_unfinished() == 2  # the dead owner's two
-        assert here.inbox.counts() == {"pending": 2, "processing": 2}
+        assert sorted(e.id for e in claimed if e is not None) == ["0", "1", "2", "3", "4", "5"]  # each once
+        assert here.inbox.requeue_unfinished() == 0  # seen without a live owner once: not yet
+        with back.connect() as connection:  # 23456's connection comes back, with its lock
+            connection.execute(text("SELECT pg_advisory_lock(7411, 23456)"))
+            assert here.inbox.requeue_unfinished() == 2  # only the dead owner's two
+        assert here.inbox.counts() == {"pending": 2, "processing": 4}
+        taken = here.inbox.claim(NOW)  # a live process takes one of them again
+        assert taken is not None
+        dead.inbox.finish(taken)  # the first owner was not dead after all, only slow: its word comes too late
+        assert here.inbox.counts() == {"pending": 1, "processing": 5}
+        here.inbox.finish(taken)
+        assert here.inbox.counts() == {"pending": 1, "processing": 4, "done": 1}
     finally:
         alive.leave()
+        back.dispose()
 
 
 def test_flushes_of_several_processes_tell_each_row_once_and_each_requests_rows_in_order(url: str) -> None:

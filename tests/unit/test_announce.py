@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from bot.domain.announce import HOLD, Announcer
 from bot.domain.model import Status
 from bot.domain.values import Reason
@@ -89,3 +91,47 @@ def test_a_row_held_by_a_flush_that_died_is_told_after_its_hold_runs_out(monkeyp
     world.clock.advance(minutes=HOLD.total_seconds() / 60 + 1)
     world.service.announcer.flush()
     assert len(world.webex.said("Cancelled: nothing was changed")) == 1
+
+
+class Died(BaseException):
+    """The process dies (nothing after this runs: not even the flush's own error handling)."""
+
+
+def test_a_process_that_dies_half_way_through_its_news_does_not_send_them_again(monkeypatch) -> None:
+    world = World()
+    with monkeypatch.context() as patch:
+        patch.setattr(world.service.announcer, "flush", lambda: None)  # nothing told yet
+        world.request_and_approve()
+    sends = 0
+
+    def die_at_the_third() -> None:
+        nonlocal sends
+        sends += 1
+        if sends == 3:
+            raise Died
+
+    world.webex.on_send = die_at_the_third
+    with pytest.raises(Died):
+        world.service.announcer.flush()
+    told = [m["markdown"] for m in world.webex.sent if m["card"] is None]
+    assert len(told) == 2
+    world.webex.on_send = None
+    world.clock.advance(minutes=HOLD.total_seconds() / 60 + 1)  # the dead one's claim runs out
+    world.service.announcer.flush()
+    after = [m["markdown"] for m in world.webex.sent if m["card"] is None]
+    assert after[:2] == told and len(after) == len(set(after))  # the two sent are not sent again
+
+
+def test_a_row_whose_news_cannot_be_made_is_passed_over_and_the_rest_told(monkeypatch) -> None:
+    world = World()
+    news = world.service.announcer._news
+
+    def broken(row, request):  # type: ignore[no-untyped-def]
+        if row.target is Status.AWAITING_APPROVAL:
+            raise RuntimeError("a bug")
+        return news(row, request)
+
+    monkeypatch.setattr(world.service.announcer, "_news", broken)
+    world.request_and_approve()
+    assert world.webex.said("now intercepted until")  # the rows after the broken one were told
+    assert world.stores.audit.untold(world.clock.now() + HOLD * 2, hold=HOLD, limit=100) == []

@@ -80,3 +80,9 @@ def test_sandbox_clock_refuses_to_move_a_clock_the_server_would_not_honour(tmp_p
     monkeypatch.setenv("WEBEX_API_URL", "http://127.0.0.1:9/v1")
     assert main(["sandbox-clock", "--advance", "60"]) == 0
     assert "offset is now 0:01:00" in capsys.readouterr().out
+
+
+def test_the_database_password_is_a_secret_the_logs_never_show() -> None:
+    config = load({**BASE, "DATABASE_URL": "postgresql+psycopg://bot:pa55-w0rd@db.example.com/intercept"})
+    assert "pa55-w0rd" in config.secrets()
+    assert load(BASE).secrets() == (BASE["WEBEX_BOT_TOKEN"], BASE["WEBEX_ADMIN_TOKEN"], BASE["WEBEX_WEBHOOK_SECRET"])

@@ -216,8 +216,10 @@ def test_untold_rows_are_held_by_one_flush_per_request_and_told_in_order(stores:
         (Status.APPROVED, 1, 2), (Status.APPLYING, 0, 0)]
     assert again[0].request is not None and again[0].request.status is Status.APPLYING  # as it is now
     stores.audit.told([row.entry.id for row in again])
-    assert [row.entry.request_id for row in stores.audit.untold(NOW + hold * 2, hold=hold, limit=10)] == [
-        "r2"]  # its holder never said it was told: when the hold runs out, another flush takes it
+    r2 = stores.audit.untold(NOW + hold * 2, hold=hold, limit=10)
+    assert [row.entry.request_id for row in r2] == ["r2"]  # its holder never said: when the hold runs out...
+    stores.audit.progress(r2[0].entry.id, 1)  # ... another takes it, sends one message of several, dies
+    assert [row.sent for row in stores.audit.untold(NOW + hold * 4, hold=hold, limit=10)] == [1]
 
 
 # ---------------------------------------------------------------------------------------------- the database only

@@ -76,6 +76,10 @@ class SqlAudit:
             with self.db.write() as tx:
                 tx.execute(delete(news_table).where(news_table.c.audit_id.in_(list(row_ids))))
 
+    def progress(self, row_id: int, sent: int) -> None:
+        with self.db.write() as tx:
+            tx.execute(update(news_table).where(news_table.c.audit_id == row_id).values(sent=sent))
+
     def tell_later(self, progress: Mapping[int, tuple[int, int]]) -> None:
         with self.db.write() as tx:
             for row_id, (sent, tries) in progress.items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, func, insert, literal_column, select, text, update
+from sqlalchemy import Integer, Select, func, insert, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.store.schema import INSTANCE_LOCKS, Database, inbox_table
@@ -32,6 +32,7 @@ class SqlInbox:
     def __init__(self, db: Database, owner: str = "") -> None:
         self.db = db
         self.owner = owner  # this process (on PostgreSQL the key of its advisory lock)
+        self._orphans: set[tuple[str, str]] = set()  # events seen without a live owner at the last look
 
     def add(self, event: Event, payload: bytes | str, now: datetime) -> bool:
         text = payload.decode() if isinstance(payload, bytes) else payload
@@ -62,8 +63,9 @@ class SqlInbox:
         values: dict[str, Any] = {"status": status, "error": error[:2000]}
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
-        with self.db.write() as tx:
-            tx.execute(update(inbox_table).where(inbox_table.c.key == _key(event)).values(**values))
+        with self.db.write() as tx:  # not if another process took it meanwhile (it was put back: see below)
+            tx.execute(update(inbox_table).where(inbox_table.c.key == _key(event), inbox_table.c.owner == self.owner)
+                       .values(**values))
 
     def attempts(self, event: Event) -> int:
         with self.db.read() as connection:
@@ -71,19 +73,29 @@ class SqlInbox:
         return int(row.attempts) if row else 0
 
     def requeue_unfinished(self) -> int:
-        """Events a dead process was processing go back to pending: on SQLite (called at start-up,
-        one process) all of them; on PostgreSQL those whose owner holds no advisory lock any more."""
+        """Events a dead process was processing go back to pending. On SQLite (called at start-up,
+        one process) all of them. On PostgreSQL those whose owner holds no advisory lock, seen so at
+        two calls in a row (the leader's sweeps): a live process whose connection dropped for a
+        moment takes its lock again within seconds, and its events are not handled twice."""
         unfinished = inbox_table.c.status == "processing"
-        if self.db.postgres:
-            held: Select[int] = select(literal_column("1", Integer)).select_from(text("pg_locks")).where(
-                text("locktype = 'advisory' AND classid = :space AND objsubid = 2 AND granted "
-                     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
-                .bindparams(space=INSTANCE_LOCKS),
-                literal_column("objid::text") == inbox_table.c.owner)
-            unfinished = and_(unfinished, ~held.exists())
+        if not self.db.postgres:
+            with self.db.write() as tx:
+                return int(tx.execute(update(inbox_table).where(unfinished).values(status="pending")).rowcount)
+        held: Select[int] = select(literal_column("1", Integer)).select_from(text("pg_locks")).where(
+            text("locktype = 'advisory' AND classid = :space AND objsubid = 2 AND granted "
+                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+            .bindparams(space=INSTANCE_LOCKS),
+            literal_column("objid::text") == inbox_table.c.owner)
         with self.db.write() as tx:
-            result = tx.execute(update(inbox_table).where(unfinished).values(status="pending"))
-        return int(result.rowcount)
+            orphans = {(str(row.key), str(row.owner)) for row in tx.execute(
+                select(inbox_table.c.key, inbox_table.c.owner).where(unfinished, ~held.exists()))}
+            again, self._orphans = orphans & self._orphans, orphans
+            requeued = 0
+            for key, owner in again:
+                requeued += tx.execute(update(inbox_table).where(
+                    inbox_table.c.key == key, inbox_table.c.owner == owner, unfinished, ~held.exists())
+                    .values(status="pending")).rowcount
+        return requeued
 
     def prune(self, before: datetime) -> int:
         """Empty the payloads of events handled before `before`; their keys stay, so a late

@@ -208,6 +208,11 @@ class MemoryAudit:
             for row_id in row_ids:
                 self.memory.untold.pop(row_id, None)
 
+    def progress(self, row_id: int, sent: int) -> None:
+        with self.memory.lock:
+            if row_id in self.memory.untold:
+                self.memory.untold[row_id].sent = sent
+
     def tell_later(self, progress: Mapping[int, tuple[int, int]]) -> None:
         with self.memory.lock:
             for row_id, (sent, tries) in progress.items():

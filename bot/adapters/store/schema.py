@@ -171,11 +171,31 @@ WRITE_OPTION = "intercept_bot_write"
 INSTANCE_LOCKS = 7411
 LEADER_LOCK = (7412, 1)
 PERSON_LOCKS = 7413
+PERSON_LOCK_WAIT = 120  # seconds a step waits for a person's lock before it fails (and is tried again later)
 
 
 # PostgreSQL (libpq): a dead link to the database is noticed within seconds, not minutes
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
-              "connect_timeout": 10}
+              "tcp_user_timeout": 10_000, "connect_timeout": 10}
+# ... and the server notices a vanished process the same way, so the locks (row, advisory) that its
+# sessions held are let go within about 11 s, not the operating system's two hours (these are each
+# session's own settings; PostgreSQL ignores them on a Unix socket, where a dead peer is seen at once)
+SERVER_KEEPALIVES = ("tcp_keepalives_idle = 5", "tcp_keepalives_interval = 2", "tcp_keepalives_count = 3",
+                     "tcp_user_timeout = 10000")
+
+
+def postgres_engine(url: str | URL, *, settings: tuple[str, ...] = (), **options: Any) -> Engine:
+    """An engine for PostgreSQL whose every connection has the keepalives above, and `settings`."""
+    engine = create_engine(url, connect_args=KEEPALIVES, **options)
+
+    @event.listens_for(engine, "connect")
+    def _session(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        with dbapi_connection.cursor() as cursor:
+            for setting in (*SERVER_KEEPALIVES, *settings):
+                cursor.execute(f"SET {setting}")
+        dbapi_connection.commit()  # a SET in a transaction rolled back would be undone
+
+    return engine
 
 
 class DatabaseUnavailable(Exception):
@@ -187,29 +207,28 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign-thread use. `read_only`
     (the operator's commands that only read): a SQLite file is opened read-only and must exist
     (`DatabaseUnavailable` if it does not), so nothing is ever created."""
-    is_sqlite = url.startswith("sqlite")
-    engine = create_engine(
-        _read_only_sqlite(url) if is_sqlite and read_only else url,
-        connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else KEEPALIVES,
-        pool_pre_ping=not is_sqlite)
-    if is_sqlite:
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-            dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" hook below starts transactions
-            cursor = dbapi_connection.cursor()
-            if not read_only:  # the journal mode is written into the file
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
+    if not url.startswith("sqlite"):
+        return postgres_engine(url, pool_pre_ping=True)
+    engine = create_engine(_read_only_sqlite(url) if read_only else url,
+                           connect_args={"check_same_thread": False, "timeout": 30})
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection: Connection) -> None:
-            # A write transaction takes the write lock up front (IMMEDIATE): two read-then-write
-            # transactions then wait for each other (busy timeout) instead of one failing with
-            # "database is locked". Reads begin deferred and, with WAL, never wait for a writer.
-            write = connection.get_execution_options().get(WRITE_OPTION, False)
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" hook below starts transactions
+        cursor = dbapi_connection.cursor()
+        if not read_only:  # the journal mode is written into the file
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection: Connection) -> None:
+        # A write transaction takes the write lock up front (IMMEDIATE): two read-then-write
+        # transactions then wait for each other (busy timeout) instead of one failing with
+        # "database is locked". Reads begin deferred and, with WAL, never wait for a writer.
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
     return engine
 
 
@@ -272,8 +291,8 @@ class Database:
     def locks_engine(self) -> Engine:
         """PostgreSQL: connections that hold session advisory locks (autocommit, so a lock held
         for long is no idle transaction; a pool of their own, never exhausted)."""
-        return create_engine(self.engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=-1,
-                             pool_pre_ping=True, connect_args=KEEPALIVES)
+        return postgres_engine(self.engine.url, settings=(f"lock_timeout = '{PERSON_LOCK_WAIT}s'",),
+                               isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=-1, pool_pre_ping=True)
 
     def ping(self) -> None:
         with self.read() as connection:
