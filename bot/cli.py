@@ -37,10 +37,14 @@ log = logging.getLogger("bot")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="intercept-bot", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="intercept-bot", description="A Webex bot that takes a Webex Calling phone out of service (call "
+                                          "intercept) and back, with approval. docs/deploy.md: deploying it.")
+    parser.add_argument("--version", action="version", version=f"intercept-bot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the bot's web server (webhooks, health, timers)")
-    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server is meant to listen
+    serve.add_argument("--host", default="0.0.0.0",  # noqa: S104 - a server is meant to listen
+                       help="the address to listen on (default: 0.0.0.0, every interface)")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 8080")
     audit = commands.add_parser("audit", help="print the audit log (JSON lines or CSV)")
     audit.add_argument("--person", help="only this person (email or Webex person id)")
@@ -96,12 +100,9 @@ def _demo(argv: list[str]) -> int:
 def _serve(host: str, port: int | None) -> int:
     try:
         config = configuration.load()
-        port = port if port is not None else int(os.environ.get("PORT") or 8080)
+        port = _port(port)
     except configuration.ConfigError as error:
         print(f"intercept-bot: {error}", file=sys.stderr)
-        return 2
-    except ValueError:
-        print("intercept-bot: PORT is not a whole number", file=sys.stderr)
         return 2
     logs.configure(config.secrets(), fmt=config.log_format)
 
@@ -120,13 +121,17 @@ def _serve(host: str, port: int | None) -> int:
         # waitress reads a request's whole body before the app sees it: refuse big ones while reading
         server = create_server(app.web, host=host, port=port, threads=8, ident="intercept-bot",
                                max_request_body_size=MAX_BODY + 1)  # waitress refuses at the limit itself
-    except OSError as error:
-        print(f"intercept-bot: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        print(f"intercept-bot: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
         app.stop()
         return 2
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    def _stopping(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: already stopping", signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -134,11 +139,36 @@ def _serve(host: str, port: int | None) -> int:
     try:
         server.run()
     except KeyboardInterrupt:
-        log.info("stopping")
+        pass
     finally:
+        for each in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut the stop short
+            signal.signal(each, _stopping)
+        log.info("stopping")
         server.close()
         app.stop()
+        log.info("stopped")
     return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("intercept-bot")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return "(not installed)"
+
+
+def _port(given: int | None) -> int:
+    """The port to listen on: --port, else $PORT, else 8080 (0: any free one)."""
+    name, raw = ("--port", str(given)) if given is not None else ("PORT", os.environ.get("PORT") or "8080")
+    try:
+        port = int(raw)
+    except ValueError:
+        raise configuration.ConfigError(f"{name} is not a whole number: {raw!r}") from None
+    if not 0 <= port <= 65535:
+        raise configuration.ConfigError(f"{name} must be between 0 and 65535, not {port}")
+    return port
 
 
 def _stores() -> SqlStores | None:
@@ -162,13 +192,16 @@ def _stores() -> SqlStores | None:
 
 
 def _db(action: str) -> int:
-    from bot.adapters.store import make_engine, migrate
+    from bot.adapters.store import DatabaseUnavailable, make_engine, migrate
 
-    try:
-        engine = make_engine(configuration.database_url())
+    try:  # `current` only reads: a SQLite file is opened read-only and never created
+        engine = make_engine(configuration.database_url(), read_only=action == "current")
     except configuration.ConfigError as error:
         print(f"intercept-bot: {error}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as error:
+        print(f"{error}: `intercept-bot db upgrade` or `intercept-bot serve` creates it")
+        return 1
     try:
         if action == "current":
             found = migrate.state(engine)

@@ -147,8 +147,12 @@ def _database(env: Mapping[str, str]) -> str:
     raw = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     try:
         url = make_url(raw)
+        url.port  # noqa: B018 - a port that is not a number is found here, not when connecting
     except ArgumentError:
         raise ConfigError("DATABASE_URL is not a database URL (e.g. sqlite:///intercept-bot.db)") from None
+    except ValueError:
+        raise ConfigError("DATABASE_URL has a port that is not a number (a password with @, : or / must be "
+                          "percent-encoded)") from None
     if url.drivername in ("postgres", "postgresql"):  # Heroku-style, or no driver named: the one we declare
         url = url.set(drivername="postgresql+psycopg")
     try:

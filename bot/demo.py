@@ -46,7 +46,7 @@ from bot.config import Config, is_loopback
 from bot.domain import schedule
 from bot.domain.model import Request, Status
 from bot.domain.policy import Policy
-from bot.logs import RedactSecrets
+from bot.logs import NOISY, RedactSecrets
 from webex_emulator import WebexEmulator
 from webex_emulator.sandbox import BUNDLED, Host, HostError, Sandbox, SandboxPerson, missing_vendor_files
 
@@ -282,10 +282,8 @@ def _log_to(path: Path, secret_values: Sequence[str]) -> Callable[[], None]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    quiet = ("apscheduler.executors", "apscheduler.scheduler", "waitress.queue", "urllib3",
-             "webexpythonsdk.restsession")
-    saved_levels = {name: logging.getLogger(name).level for name in quiet}
-    for name in quiet:
+    saved_levels = {name: logging.getLogger(name).level for name in NOISY}
+    for name in NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
 
     def restore() -> None:

@@ -94,6 +94,11 @@ def formatter(fmt: str, redact: RedactSecrets) -> logging.Formatter:
     return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+# libraries whose INFO lines say nothing an operator needs (a timer ran, the schema was looked at)
+NOISY = ("apscheduler.executors", "apscheduler.scheduler", "waitress.queue", "urllib3", "webexpythonsdk.restsession",
+         "alembic")
+
+
 def configure(secrets: Iterable[str], level: int = logging.INFO, fmt: str = "text") -> None:
     redact = RedactSecrets(secrets)
     handler = logging.StreamHandler(sys.stderr)
@@ -104,6 +109,5 @@ def configure(secrets: Iterable[str], level: int = logging.INFO, fmt: str = "tex
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("apscheduler.executors", "apscheduler.scheduler", "waitress.queue", "urllib3",
-                  "webexpythonsdk.restsession", "alembic"):
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -55,7 +55,9 @@ def _webex_failure(what: str, error: WebexError, config: Config, variable: str) 
         return Finding(False, what, f"Webex refused the refresh token (HTTP {error.status}: {error.message})",
                        "check WEBEX_ADMIN_REFRESH_TOKEN, WEBEX_CLIENT_ID and WEBEX_CLIENT_SECRET")
     if error.status is None:
-        return Finding(False, what, f"Webex did not answer ({error.message})",
+        said = error.message if error.message.startswith("Webex did not answer") else \
+            f"Webex did not answer ({error.message})"
+        return Finding(False, what, said,
                        f"check WEBEX_API_URL={config.api_url} and the network")
     if error.status in (401, 403):
         return Finding(False, what, f"refused by Webex (HTTP {error.status}: {error.message})", f"check {variable}")

@@ -167,8 +167,9 @@ class Elected:
             except Exception as error:
                 if self._leading:
                     self._leading = False
-                    log.error("lost the database connection that made this instance the leader (%s): "
-                              "another instance runs the timers", type(error).__name__)
+                    log.error("lost the database connection that made this instance the leader (%s): it "
+                              "stops running the timers; an instance that reaches the database takes over",
+                              type(error).__name__)
                     on_lose()
                 self._drop()
             self._stopped.wait(self.period)

@@ -49,6 +49,9 @@ class Reply:
         return cls(card.markdown, card=card.content, keep=keep, to=to)
 
 
+PEER_RECORD_WAIT = 2.0  # seconds a click on an unknown card waits for another process to record it
+
+
 class Outbox:
     def __init__(self, webex: Webex, cards: CardStore, *, peers: bool = False) -> None:
         self.webex = webex
@@ -121,15 +124,16 @@ class Outbox:
     def find_card(self, message_id: str, timeout: float) -> CardRecord | None:
         """The bot's record of a card. Webex may deliver a click on a card before the bot has
         recorded that the card is its own: a click on an unknown card waits for the cards this
-        process is posting and, when other processes post cards too, looks again for a while
-        (the record follows the post within moments)."""
+        process is posting and, when other processes post cards too, looks again for a moment (the
+        record follows the post within milliseconds; a worker must not wait long on a card that is
+        not the bot's, e.g. one Webex took just before a process died)."""
         record = self.cards.get(message_id)
         if record is not None:
             return record
         deadline = time.monotonic() + timeout
         with self._posted:
             self._posted.wait_for(lambda: self._posting == 0, timeout=timeout)
-        pause = 0.02
+        pause, deadline = 0.02, min(deadline, time.monotonic() + PEER_RECORD_WAIT)
         while (record := self.cards.get(message_id)) is None and self.peers and time.monotonic() < deadline:
             time.sleep(pause)
             pause = min(2 * pause, 0.5)

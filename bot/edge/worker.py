@@ -104,11 +104,20 @@ class Worker:
         return True
 
     def _loop(self) -> None:
+        failing = 0  # store errors in a row: the database is away; say so once, then wait longer
         while not self._stop.is_set():
             self._wake.clear()  # cleared before looking, so a wake-up while we look is not lost
             try:
                 if self.run_once():
+                    failing = 0
                     continue
-            except Exception:
-                log.exception("event worker: store error")
-            self._wake.wait(self.idle_wait)
+                if failing:
+                    log.info("event worker: the store answers again")
+                failing = 0
+            except Exception as error:
+                failing += 1
+                if failing == 1:
+                    log.exception("event worker: store error")
+                elif failing in (2, 10) or failing % 100 == 0:  # not a line a second while it is down
+                    log.warning("event worker: store error %d times in a row (%s)", failing, type(error).__name__)
+            self._wake.wait(min(self.idle_wait * 2 ** min(failing, 5), 30.0))

@@ -231,7 +231,9 @@ def test_inbox_claims_each_event_once_and_requeues_unfinished(store: SqlStores) 
     assert store.inbox.add(event, b"{}", NOW) is False
     assert store.inbox.claim(NOW) == event
     assert store.inbox.claim(NOW) is None
-    assert store.inbox.requeue_unfinished() == 1
+    # put back: on SQLite at once (at start-up, one process); on PostgreSQL when seen without a live
+    # owner at two looks in a row (tests/pg/test_instances.py)
+    assert store.inbox.requeue_unfinished() + store.inbox.requeue_unfinished() == 1
     assert store.inbox.claim(NOW) == event
     store.inbox.finish(event, error="busy", retry_at=NOW + timedelta(seconds=30))
     assert store.inbox.claim(NOW) is None

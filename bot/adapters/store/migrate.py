@@ -143,6 +143,14 @@ def upgrade(engine: Engine, target: str = "head") -> SchemaState:
     """Brings the database to `target`, in one transaction that takes the upgrade lock first (a
     second process upgrading at the same time waits, then finds nothing left to do). Returns the
     state it found."""
+    try:
+        return _upgrade(engine, target)
+    except exc.OperationalError as error:  # e.g. a SQLite file the bot's user may read but not write
+        reason = str(error.orig if error.orig is not None else error).strip().splitlines() or ["unknown error"]
+        raise DatabaseUnavailable(f"DATABASE_URL: cannot change the database: {reason[0]}") from None
+
+
+def _upgrade(engine: Engine, target: str) -> SchemaState:
     with _connect(engine) as connection:
         connection.execution_options(**{WRITE_OPTION: True})  # SQLite: BEGIN IMMEDIATE, its write lock
         with connection.begin():
