@@ -49,7 +49,7 @@ class Reply:
         return cls(card.markdown, card=card.content, keep=keep, to=to)
 
 
-PEER_RECORD_WAIT = 2.0  # seconds a click on an unknown card waits for another process to record it
+PEER_RECORD_WAIT = 0.5  # seconds a click on an unknown card waits for another process to record it
 
 
 class Outbox:
