@@ -30,8 +30,11 @@ from bot import logs
 from bot.edge.intake import MAX_BODY
 
 if TYPE_CHECKING:
+    from waitress.server import BaseWSGIServer, MultiSocketServer
+
     from bot.adapters.store import SqlStores
     from bot.adapters.store.migrate import SchemaState
+    from bot.app import BotApp
 
 log = logging.getLogger("bot")
 
@@ -127,6 +130,14 @@ def _serve(host: str, port: int | None) -> int:
         app.stop()
         return 2
 
+    log.info("listening on http://%s:%d", host, port)
+    _run_until_signal(server, app)
+    return 0
+
+
+def _run_until_signal(server: BaseWSGIServer | MultiSocketServer, app: BotApp) -> None:
+    """Serve until SIGTERM or SIGINT, then stop the server and the app; a second signal is only logged."""
+
     def _stop(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -135,7 +146,6 @@ def _serve(host: str, port: int | None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("listening on http://%s:%d", host, port)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -147,7 +157,6 @@ def _serve(host: str, port: int | None) -> int:
         server.close()
         app.stop()
         log.info("stopped")
-    return 0
 
 
 def _version() -> str:
