@@ -55,7 +55,7 @@ class BotApp:
         self._stopped = threading.Event()
         self.leadership: Leadership = Elected(config.database_url) if self.stores.db.postgres else \
             SingleProcess(self.stores.settings, ttl=timedelta(seconds=max(3 * config.sweep_seconds, 90)))
-        self.stores.inbox.owner = self.leadership.owner
+        self.stores.inbox.owner = self.stores.audit.owner = self.leadership.owner
         self.metrics = Metrics()  # this app's own registry
         self.webex.on_call = self.metrics.webex_call
         self.metrics.watch(StateCollector(stores=self.stores, now=lambda: self.clock.now(), role=lambda: self.role,

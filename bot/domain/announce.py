@@ -6,8 +6,8 @@ written. The announcer claims untold rows (oldest first, one per request at a ti
 request's news go out in order; rows another process holds are passed over) and sends the messages
 each row calls for, so a crash between a change and the telling of it loses nothing: the next flush
 (after each event and timer, at every sweep, at start-up) tells. A message may, rarely, come twice
-(sent, then the process dies before its progress is stored: its claim runs out and another flush
-sends it again). One Webex does not take is tried again
+(sent, then the process dies before its progress is stored: another flush sends it again, as soon
+as the store sees that process gone or its claim ran out). One Webex does not take is tried again
 at the next flushes and given up after a few; rows older than a day are passed over, so a long
 outage does not end in a flood.
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_AGE = timedelta(hours=24)
 BATCH = 50
-HOLD = timedelta(minutes=15)  # a flush holds the rows it took this long (then another may take them)
+HOLD = timedelta(minutes=15)  # a flush holds the rows it took this long (sooner free if its process is gone)
 ALERT_EVERY = 3  # a failing revert is reported at attempts 3, 6, 12, 24, ...
 
 # a failed apply's reason -> (to the requester, to the approvers)

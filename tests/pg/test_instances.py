@@ -146,12 +146,41 @@ def test_flushes_of_several_processes_tell_each_row_once_and_each_requests_rows_
                 told.extend((row.entry.request_id, row.entry.id) for row in rows)
             stores.audit.told([row.entry.id for row in rows])
 
-    threads = [threading.Thread(target=flush, args=(SqlStores.at(url),)) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    processes = [Elected(url) for _ in range(4)]  # each claim names a live process
+    flushes = [SqlStores.at(url) for _ in processes]
+    for process, stores in zip(processes, flushes, strict=True):
+        process.join()
+        stores.audit.owner = process.owner
+    threads = [threading.Thread(target=flush, args=(stores,)) for stores in flushes]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for process in processes:
+            process.leave()
     assert len(told) == 60 and len(set(told)) == 60
     for number in range(20):
         ids = [row_id for request_id, row_id in told if request_id == f"r{number}"]
         assert ids == sorted(ids)
+
+
+def test_news_a_live_process_holds_wait_and_a_dead_ones_are_told_at_once(url: str) -> None:
+    alive, doomed = Elected(url), Elected(url)
+    alive.join()
+    doomed.join()
+    first, second, third = SqlStores.at(url), SqlStores.at(url), SqlStores.at(url)
+    first.audit.owner, second.audit.owner, third.audit.owner = alive.owner, doomed.owner, alive.owner
+    try:
+        first.requests.add(request("r1"))
+        first.requests.add(request("r2", person_id="p2"))
+        hold = timedelta(minutes=15)
+        assert [row.entry.request_id for row in first.audit.untold(NOW, hold=hold, limit=1)] == ["r1"]
+        assert [row.entry.request_id for row in second.audit.untold(NOW, hold=hold, limit=1)] == ["r2"]
+        assert third.audit.untold(NOW, hold=hold, limit=10) == []  # both held by live processes
+        doomed.leave()  # its connection closes, as a killed process's does: the database lets go of its lock
+        assert [row.entry.request_id for row in third.audit.untold(NOW, hold=hold, limit=10)] == ["r2"]
+    finally:
+        alive.leave()
+        doomed.leave()

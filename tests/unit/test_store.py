@@ -8,12 +8,14 @@ every pass in tests/pg/test_store_on_postgres.py."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert, inspect
 
+from bot.adapters.leader import Elected
 from bot.adapters.store import SqlStores, migrate
 from bot.adapters.store.memory import memory_stores
 from bot.adapters.store.rows import to_row
@@ -38,11 +40,21 @@ def request(request_id: str = "r1", status: Status = Status.AWAITING_APPROVAL, *
 
 
 @pytest.fixture(params=["memory", pytest.param("sql", marks=pytest.mark.database)])
-def stores(request: pytest.FixtureRequest) -> Stores:
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     if request.param == "memory":
-        return memory_stores()
+        yield memory_stores()
+        return
     sql: SqlStores = request.getfixturevalue("store")  # tests/unit/conftest.py: on the test's database
-    return sql.domain()
+    if not sql.db.postgres:
+        yield sql.domain()
+        return
+    live = Elected(request.getfixturevalue("database_url"))  # a live process, as the app's
+    live.join()
+    sql.inbox.owner = sql.audit.owner = live.owner
+    try:
+        yield sql.domain()
+    finally:
+        live.leave()
 
 
 # ---------------------------------------------------------------------------------------------- the contract
@@ -223,6 +235,21 @@ def test_untold_rows_are_held_by_one_flush_per_request_and_told_in_order(stores:
 
 
 # ---------------------------------------------------------------------------------------------- the database only
+
+
+def test_a_claim_on_news_by_a_process_that_is_gone_is_free_at_once(store: SqlStores) -> None:
+    """A process that dies in the middle of a flush does not hold its requests' news back for the
+    whole claim: on SQLite (one process) every other process is gone; on PostgreSQL one that holds
+    no advisory lock is (a live one's claim holds: tests/pg/test_instances.py)."""
+    store.requests.add(request("r1"))
+    store.audit.owner = "111"
+    claimed = store.audit.untold(NOW, hold=timedelta(minutes=15), limit=10)
+    assert [row.entry.target for row in claimed] == [Status.AWAITING_APPROVAL]
+    store.audit.progress(claimed[0].entry.id, 1)  # one message sent, then the process is killed
+    store.audit.owner = "222"  # the next process
+    again = store.audit.untold(NOW + timedelta(seconds=5), hold=timedelta(minutes=15), limit=10)
+    assert [(row.entry.id, row.sent) for row in again] == [(claimed[0].entry.id, 1)]
+
 
 
 def test_inbox_claims_each_event_once_and_requeues_unfinished(store: SqlStores) -> None:

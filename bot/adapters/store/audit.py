@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from bot.adapters.store.rows import decode_reason, detail_of, from_row, json_value
-from bot.adapters.store.schema import Database, audit_table, news_table, requests_table
+from bot.adapters.store.schema import Database, audit_table, instance_alive, news_table, requests_table
 from bot.domain.model import Request, Status
 from bot.domain.stores import AuditEntry, Happened, Untold
 from bot.domain.values import AuditEvent
@@ -26,8 +26,9 @@ def append(tx: Connection, **values: Any) -> None:
 
 
 class SqlAudit:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, owner: str = "") -> None:
         self.db = db
+        self.owner = owner  # this process, as its claims on untold rows name it
 
     def record(self, request: Request, happened: Happened, *, now: datetime, actor_id: str | None = None) -> None:
         with self.db.write() as tx:
@@ -45,15 +46,18 @@ class SqlAudit:
         return [(_entry(row), from_row(row, _JOINED) if row[_JOINED + "id"] is not None else None) for row in rows]
 
     def untold(self, now: datetime, *, hold: timedelta, limit: int) -> list[Untold]:
-        """In one transaction: the oldest untold row of each request that is free (no flush holds
-        it), locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL (two flushes never take the same
-        one), then all untold rows of those requests; all marked held until `now + hold`. A row of
-        such a request that commits later waits behind the held ones: its request's news stay in
-        order."""
+        """In one transaction: the oldest untold row of each request that is free, locked with
+        `FOR UPDATE SKIP LOCKED` on PostgreSQL (two flushes never take the same one), then all
+        untold rows of those requests; all marked held by this process until `now + hold`. A row
+        of such a request that commits later waits behind the held ones: its request's news stay
+        in order. Free: never claimed, its claim ran out, or the process that claimed it is gone
+        (on SQLite, where one process runs, any other process; on PostgreSQL one that no longer
+        holds its advisory lock), so a crash in the middle of a flush does not hold news back."""
         news, earlier = news_table, news_table.alias("earlier")
         oldest = ~select(earlier.c.audit_id).where(earlier.c.request_id == news.c.request_id,
                                                    earlier.c.audit_id < news.c.audit_id).exists()
-        free = or_(news.c.claimed_until.is_(None), news.c.claimed_until < now)
+        gone = ~instance_alive(news.c.claimed_by) if self.db.postgres else news.c.claimed_by != self.owner
+        free = or_(news.c.claimed_until.is_(None), news.c.claimed_until < now, news.c.claimed_by.is_(None), gone)
         heads = (select(news.c.request_id).where(free, oldest).order_by(news.c.audit_id).limit(limit)
                  .with_for_update(skip_locked=True, of=news))
         with self.db.write() as tx:
@@ -63,7 +67,8 @@ class SqlAudit:
             marks = {row.audit_id: row for row in tx.execute(
                 select(news.c.audit_id, news.c.sent, news.c.tries).where(news.c.request_id.in_(requests))
                 .with_for_update(of=news))}
-            tx.execute(update(news).where(news.c.audit_id.in_(marks)).values(claimed_until=now + hold))
+            tx.execute(update(news).where(news.c.audit_id.in_(marks))
+                       .values(claimed_until=now + hold, claimed_by=self.owner))
             query = (select(audit_table, *(c.label(_JOINED + c.name) for c in requests_table.c))
                      .join(requests_table, requests_table.c.id == audit_table.c.request_id, isouter=True)
                      .where(audit_table.c.id.in_(marks)).order_by(audit_table.c.id))
@@ -84,7 +89,7 @@ class SqlAudit:
         with self.db.write() as tx:
             for row_id, (sent, tries) in progress.items():
                 tx.execute(update(news_table).where(news_table.c.audit_id == row_id)
-                           .values(sent=sent, tries=tries, claimed_until=None))
+                           .values(sent=sent, tries=tries, claimed_until=None, claimed_by=None))
 
     def greetings_uploaded(self, person_id: str) -> set[str]:
         query = select(audit_table.c.detail).where(audit_table.c.person_id == person_id,

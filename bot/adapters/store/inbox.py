@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, func, insert, literal_column, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.adapters.store.schema import INSTANCE_LOCKS, Database, inbox_table
+from bot.adapters.store.schema import Database, inbox_table, instance_alive
 from bot.edge.intake import Event
 
 
@@ -81,19 +81,15 @@ class SqlInbox:
         if not self.db.postgres:
             with self.db.write() as tx:
                 return int(tx.execute(update(inbox_table).where(unfinished).values(status="pending")).rowcount)
-        held: Select[int] = select(literal_column("1", Integer)).select_from(text("pg_locks")).where(
-            text("locktype = 'advisory' AND classid = :space AND objsubid = 2 AND granted "
-                 "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
-            .bindparams(space=INSTANCE_LOCKS),
-            literal_column("objid::text") == inbox_table.c.owner)
+        alive = instance_alive(inbox_table.c.owner)
         with self.db.write() as tx:
             orphans = {(str(row.key), str(row.owner)) for row in tx.execute(
-                select(inbox_table.c.key, inbox_table.c.owner).where(unfinished, ~held.exists()))}
+                select(inbox_table.c.key, inbox_table.c.owner).where(unfinished, ~alive))}
             again, self._orphans = orphans & self._orphans, orphans
             requeued = 0
             for key, owner in again:
                 requeued += tx.execute(update(inbox_table).where(
-                    inbox_table.c.key == key, inbox_table.c.owner == owner, unfinished, ~held.exists())
+                    inbox_table.c.key == key, inbox_table.c.owner == owner, unfinished, ~alive)
                     .values(status="pending")).rowcount
         return requeued
 

@@ -30,10 +30,14 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    literal_column,
     select,
+    text,
 )
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.selectable import Exists
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -112,15 +116,16 @@ audit_table = Table(
 
 news_table = Table(
     # The audit rows not told yet (`bot.domain.announce`): one per audit row, written in the same
-    # transaction, removed once its messages are sent. A flush claims rows for a while
-    # (`claimed_until`, `FOR UPDATE SKIP LOCKED` on PostgreSQL), so several processes tell each row
-    # once, and a row that commits late is still told: nothing is read by a cursor.
+    # transaction, removed once its messages are sent. A flush claims rows (`claimed_by` the process,
+    # `claimed_until` a while; `FOR UPDATE SKIP LOCKED` on PostgreSQL), so several processes tell each
+    # row once, and a row that commits late is still told: nothing is read by a cursor.
     "audit_news", metadata,
     Column("audit_id", Integer(), primary_key=True, autoincrement=False),
     Column("request_id", String(64), nullable=False, index=True),
     Column("sent", Integer(), nullable=False, default=0),  # of the row's messages, sent
     Column("tries", Integer(), nullable=False, default=0),  # failed tries of the next one
     Column("claimed_until", UTCDateTime()),
+    Column("claimed_by", String(40)),  # the process (`owner`) that holds the claim
 )
 
 cards_table = Table(
@@ -172,6 +177,17 @@ INSTANCE_LOCKS = 7411
 LEADER_LOCK = (7412, 1)
 PERSON_LOCKS = 7413
 PERSON_LOCK_WAIT = 120  # seconds a step waits for a person's lock before it fails (and is tried again later)
+
+
+def instance_alive(owner: ColumnElement[Any]) -> Exists:
+    """PostgreSQL: whether the process named `owner` (the key of its instance lock) is alive, that
+    is, holds its session advisory lock (the database drops it with a dead process's connection)."""
+    held: Select[int] = select(literal_column("1", Integer)).select_from(text("pg_locks")).where(
+        text("locktype = 'advisory' AND classid = :space AND objsubid = 2 AND granted "
+             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        .bindparams(space=INSTANCE_LOCKS),
+        literal_column("objid::text") == owner)
+    return held.exists()
 
 
 # PostgreSQL (libpq): a dead link to the database is noticed within seconds, not minutes

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("sent", sa.Integer(), nullable=False),
         sa.Column("tries", sa.Integer(), nullable=False),
         sa.Column("claimed_until", sa.String(40)),
+        sa.Column("claimed_by", sa.String(40)),
     )
     op.add_column("webhook_inbox", sa.Column("owner", sa.String(40)))
     _untold_from_cursor()
