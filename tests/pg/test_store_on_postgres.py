@@ -17,6 +17,7 @@ from bot.domain.stores import Happened, Stores
 from bot.domain.values import AuditEvent
 from bot.edge.intake import Event
 from tests.unit.test_store import (  # noqa: F401 - collected here, on PostgreSQL
+    as_live_process,
     request,
     test_a_request_round_trips_with_aware_utc_times,
     test_cards_are_withdrawn_once_and_a_refused_one_has_no_message,
@@ -43,8 +44,9 @@ def store(pg_database: str) -> Iterator[SqlStores]:
 
 
 @pytest.fixture
-def stores(store: SqlStores) -> Stores:
-    return store.domain()
+def stores(store: SqlStores, pg_database: str) -> Iterator[Stores]:
+    with as_live_process(store, pg_database):
+        yield store.domain()
 
 
 def test_audit_inbox_and_lease(store: SqlStores) -> None:

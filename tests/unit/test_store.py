@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -45,14 +46,22 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
         yield memory_stores()
         return
     sql: SqlStores = request.getfixturevalue("store")  # tests/unit/conftest.py: on the test's database
-    if not sql.db.postgres:
+    with as_live_process(sql, request.getfixturevalue("database_url")):
         yield sql.domain()
+
+
+@contextmanager
+def as_live_process(sql: SqlStores, url: str) -> Iterator[None]:
+    """On PostgreSQL the stores' claims name a live process (one holding its advisory lock), as
+    the app's do; on SQLite there is one process and nothing to hold."""
+    if not sql.db.postgres:
+        yield
         return
-    live = Elected(request.getfixturevalue("database_url"))  # a live process, as the app's
+    live = Elected(url)
     live.join()
     sql.inbox.owner = sql.audit.owner = live.owner
     try:
-        yield sql.domain()
+        yield
     finally:
         live.leave()
 
