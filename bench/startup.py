@@ -53,7 +53,7 @@ def measure(count: int, timeout: float, folder: Path) -> str:
         bot.stop()
         rows = _rows(count)
         columns = list(rows[0])
-        with create_engine(f"sqlite:///{bot.db_path}").begin() as connection:
+        with create_engine(bot.database_url).begin() as connection:
             connection.execute(text(f"INSERT INTO intercept_requests ({', '.join(columns)}) "
                                     f"VALUES ({', '.join(':' + c for c in columns)})"), rows)
         with open(bot.log_path, "ab") as log:

@@ -56,7 +56,8 @@ def _as_server_user(command: list[str]) -> list[str]:
 class PgServer:
     """A PostgreSQL server in a temporary folder; `new_database()` for each test, `stop()` at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fsync: bool = False) -> None:
+        """`fsync`: as in production (the benchmarks); the tests run without (faster, nothing to keep)."""
         try:
             import psycopg  # noqa: F401
         except ImportError:
@@ -69,7 +70,8 @@ class PgServer:
                                         "-E", "UTF8"]), check=True, capture_output=True)
         subprocess.run(_as_server_user([_binary("pg_ctl"), "-D", str(self.data), "-w", "-l",
                                         str(self.folder / "log"), "-o",
-                                        f"-k {self.folder} -c listen_addresses='' -c fsync=off", "start"]),
+                                        f"-k {self.folder} -c listen_addresses='' -c fsync={'on' if fsync else 'off'}",
+                                        "start"]),
                        check=True, capture_output=True)
         self.url = f"postgresql+psycopg://bot@/postgres?host={self.folder}"
         self.created: list[str] = []

@@ -53,6 +53,7 @@ class Deliverer:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._queues: dict[str, queue.Queue[Job | _Stop]] = {}
+        self.held: list[Job] | None = None  # while a list: deliveries are kept there, not sent
         self._threads: list[threading.Thread] = []
         self._pending = 0
         self._idle = threading.Condition(self._lock)
@@ -63,6 +64,9 @@ class Deliverer:
     def enqueue(self, job: Job) -> None:
         with self._lock:
             if self._stopped.is_set():
+                return
+            if self.held is not None:
+                self.held.append(job)
                 return
             jobs = self._queues.get(job.webhook_id)
             if jobs is None:

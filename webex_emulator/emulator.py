@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -15,7 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -408,6 +409,21 @@ class WebexEmulator:
         """Block until every queued webhook delivery (with its retries) has finished."""
         if not self._deliverer.wait_idle(timeout):
             raise TimeoutError(f"webhook deliveries still pending after {timeout} s")
+
+    @contextlib.contextmanager
+    def holding_deliveries(self) -> Iterator[list[Job]]:
+        """While inside: webhook deliveries are made (signed, as they would be sent) but kept in
+        the list yielded, not sent nor recorded; a benchmark then sends them at its own pace."""
+        held: list[Job] = []
+        self._deliverer.held = held
+        try:
+            yield held
+        finally:
+            self._deliverer.held = None
+
+    def deliver(self, job: Job) -> Delivery:
+        """POST a held delivery (`holding_deliveries`) now, in the calling thread, and record it."""
+        return self._deliverer.send_once(job)
 
     def redeliver(self, delivery_index: int) -> Delivery:
         """POST the exact same bytes and headers of `deliveries[delivery_index]` again, now."""
