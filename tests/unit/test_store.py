@@ -7,10 +7,13 @@ every pass in tests/pg/test_store_on_postgres.py."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +23,7 @@ from bot.adapters.leader import Elected
 from bot.adapters.store import SqlStores, migrate
 from bot.adapters.store.memory import memory_stores
 from bot.adapters.store.rows import to_row
-from bot.adapters.store.schema import requests_table
+from bot.adapters.store.schema import inbox_table, requests_table
 from bot.domain.model import InterceptSettings, Request, Status
 from bot.domain.stores import CardRecord, Happened, Move, Stores, Window
 from bot.domain.values import AuditEvent, CardKind, Reason, Recipient
@@ -278,6 +281,52 @@ def test_inbox_claims_each_event_once_and_requeues_unfinished(store: SqlStores) 
     assert store.inbox.counts() == {"done": 1}
 
 
+def test_inbox_adds_at_the_same_moment_are_each_stored_once_and_told_apart(store: SqlStores) -> None:
+    """Deliveries acknowledged together share a commit: each event is new exactly once, whatever
+    thread or batch its copies came in, and every one is stored before its add returns."""
+    events = [Event("messages", str(number % 40)) for number in range(160)]  # each event four times
+    results: list[tuple[Event, bool]] = []
+    start = threading.Barrier(16)
+
+    def deliver(share: list[Event]) -> None:
+        start.wait()
+        for event in share:
+            new = store.inbox.add(event, b"{}", NOW)
+            results.append((event, new))
+            assert store.inbox.attempts(event) == 0 and event.id in {e.id for e in events}
+
+    threads = [threading.Thread(target=deliver, args=(events[n::16],)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 160
+    assert sorted(int(event.id) for event, new in results if new) == list(range(40))
+    assert store.inbox.counts() == {"pending": 40}
+
+
+def test_an_inbox_add_that_cannot_be_stored_fails_for_every_delivery_in_its_batch(store: SqlStores) -> None:
+    store.engine.dispose()
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE webhook_inbox")
+    errors: list[BaseException] = []
+
+    def deliver(number: int) -> None:
+        try:
+            store.inbox.add(Event("messages", str(number)), b"{}", NOW)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 8  # none acknowledged: Webex delivers each again
+    inbox_table.create(store.engine)  # the database is back: adds go on (no batch is left waiting)
+    assert store.inbox.add(Event("messages", "1"), b"{}", NOW) is True
+
+
 def test_the_audit_log_is_append_only(store: SqlStores) -> None:
     store.requests.add(request())
     store.audit.record(request(), Happened(AuditEvent.APPLIED, detail={"after": InterceptSettings(enabled=True)},
@@ -363,3 +412,29 @@ def test_a_database_of_an_earlier_version_keeps_working(database_url: str) -> No
     assert "scheduler_jobs" not in schema.get_table_names()
     assert "ix_intercept_requests_status_end_at" in {i["name"] for i in schema.get_indexes("intercept_requests")}
     store.engine.dispose()
+
+
+@pytest.mark.sqlite_only(reason="SQLite's write-ahead log and its checkpoints")
+def test_the_write_ahead_log_is_copied_into_the_database_file_by_the_checkpoint_thread(tmp_path: Path) -> None:
+    stores = SqlStores.at(f"sqlite:///{tmp_path / 'bot.db'}")
+    stores.create_schema()
+    stop = stores.db.checkpoint_in_background(every=0.05)
+    try:
+        with stores.db.read() as connection:  # commits no longer checkpoint by themselves
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        for number in range(50):
+            stores.inbox.add(Event("messages", f"m{number}"), b"{}", NOW)
+
+        def in_the_file() -> int:  # the database file alone, as a power loss would leave it
+            file = sqlite3.connect(f"file:{tmp_path / 'bot.db'}?immutable=1", uri=True)
+            try:
+                return int(file.execute("SELECT count(*) FROM webhook_inbox").fetchone()[0])
+            finally:
+                file.close()
+        deadline = time.monotonic() + 30
+        while in_the_file() < 50 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert in_the_file() == 50
+    finally:
+        stop()
+        stores.engine.dispose()

@@ -7,8 +7,10 @@ These tables are the model; the database is built and changed by the migrations 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,15 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.selectable import Exists
 
+log = logging.getLogger(__name__)
+
+
+def utc_text(value: datetime) -> str:
+    """How a datetime is stored: ISO text in UTC, to the microsecond (sorts in time order)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite has no time zones): stored as ISO text, which
@@ -50,9 +61,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        return utc_text(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
@@ -143,11 +152,13 @@ inbox_table = Table(
     Column("key", String(300), primary_key=True),  # resource:data.id, so a redelivery is recognised
     Column("received_at", UTCDateTime(), nullable=False),
     Column("payload", Text(), nullable=False),
-    Column("status", String(16), nullable=False, index=True),  # pending, processing, done, failed
+    Column("status", String(16), nullable=False),  # pending, processing, done, failed
     Column("attempts", Integer(), nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("error", Text(), nullable=False, default=""),
     Column("owner", String(40)),  # the process handling it (status processing): see SqlInbox
+    # a claim takes the oldest pending event: walked in this order, not sorted
+    Index("ix_webhook_inbox_status_received_at", "status", "received_at"),
 )
 
 greetings_table = Table(
@@ -278,11 +289,53 @@ def where(url: str) -> str:
     return str(Path(name).absolute())
 
 
+CHECKPOINT_SECONDS = 1.0
+
+
+def _no_auto_checkpoint(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
 class Database:
     """The engine, and its two kinds of transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite: this process's writers wait for their turn here, woken the moment the last one
+        # commits; in SQLite's busy handler they would sleep up to 100 ms between looks (a webhook's
+        # answer waited that long behind a worker's write). One process per SQLite file: see leader.
+        self._turn: AbstractContextManager[Any] = threading.RLock() if engine.dialect.name == "sqlite" \
+            else nullcontext()
+
+    def checkpoint_in_background(self, every: float = CHECKPOINT_SECONDS) -> Callable[[], None]:
+        """SQLite: the write-ahead log is copied into the database by a thread of its own every
+        `every` seconds, instead of by whichever commit crosses SQLite's 1,000-page mark (that
+        commit then synced the database file while every other writer, a webhook's answer among
+        them, waited its turn). With `synchronous=NORMAL` the log is synced to disk only there, so
+        this also bounds what a power loss can cost to the commits of the last `every` seconds (a
+        killed process loses none: they are in the operating system's hands). Returns how to stop."""
+        if self.postgres:
+            return lambda: None
+        event.listen(self.engine, "connect", _no_auto_checkpoint)
+        self.engine.dispose()  # the pooled connections open again without the automatic checkpoint
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(every):
+                try:
+                    with self.engine.connect() as connection:  # passive: never waits for, or holds up, a writer
+                        connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
+                except Exception:
+                    log.exception("SQLite checkpoint failed (the next commit that fills the log does it)")
+
+        thread = threading.Thread(target=run, name="sqlite-checkpoint", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(10)
+            event.remove(self.engine, "connect", _no_auto_checkpoint)
+        return halt
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -290,7 +343,7 @@ class Database:
         make_engine); on PostgreSQL they run side by side (read committed), so every read-then-write
         step guards itself: a compare-and-set `UPDATE ... WHERE status = ...`, `SELECT ... FOR UPDATE`
         (SKIP LOCKED where any free row will do), or a retry when an insert lost a race."""
-        with self.engine.connect() as connection:
+        with self._turn, self.engine.connect() as connection:  # the turn first: one connection for writers
             connection.execution_options(**{WRITE_OPTION: True})
             with connection.begin():
                 yield connection
