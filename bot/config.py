@@ -23,7 +23,7 @@ _EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+")
 # whole-number settings, checked in this order: (name, default, lowest, highest)
 _NUMBERS = (("INTERCEPT_MAX_DAYS", 30, 1, 366), ("INTERCEPT_SWEEP_SECONDS", 60, 1, 3600),
             ("INTERCEPT_WORKERS", 4, 1, 32), ("INTERCEPT_REMINDER_MINUTES", 15, 0, 24 * 60),
-            ("INTERCEPT_APPROVAL_HOURS", 24, 1, 24 * 14))
+            ("INTERCEPT_APPROVAL_HOURS", 24, 1, 24 * 14), ("INTERCEPT_WEBEX_RATE", 100, 1, 1000))
 LOG_FORMATS = ("text", "json")
 
 
@@ -50,6 +50,7 @@ class Config:
     sandbox: bool = False  # honour the sandbox clock (tests, demo); never in production
     sweep_seconds: float = 60.0
     workers: int = 4
+    webex_rate: int = 100  # calls a second to Webex with each token, at most (slower after a 429)
     log_format: str = "text"  # or "json": one JSON object per line
 
     def secrets(self) -> tuple[str, ...]:
@@ -98,7 +99,7 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Co
                   max_days=numbers["INTERCEPT_MAX_DAYS"], reminder_minutes=numbers["INTERCEPT_REMINDER_MINUTES"],
                   approval_hours=numbers["INTERCEPT_APPROVAL_HOURS"], sandbox=sandbox,
                   sweep_seconds=float(numbers["INTERCEPT_SWEEP_SECONDS"]), workers=numbers["INTERCEPT_WORKERS"],
-                  log_format=log_format)
+                  webex_rate=numbers["INTERCEPT_WEBEX_RATE"], log_format=log_format)
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:

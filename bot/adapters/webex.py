@@ -27,6 +27,7 @@ from webexpythonsdk import WebexAPI
 from webexpythonsdk.exceptions import ApiError
 
 from bot.adapters.admin_token import AdminToken
+from bot.adapters.pace import Pace
 from bot.domain.model import InterceptSettings, Person
 from bot.domain.ports import CardAction, ChatMessage, SentMessage, WebexError
 
@@ -85,13 +86,15 @@ class RetryPolicy:
 class WebexClient:
     def __init__(self, *, api_url: str, bot_token: str, admin_token: str, org_id: str | None = None,
                  admin_refresh: tuple[str, str, str] | None = None, timeout: int = REQUEST_TIMEOUT,
-                 retry: RetryPolicy | None = None, person_ttl: float = 300.0,
+                 retry: RetryPolicy | None = None, person_ttl: float = 300.0, rate: float = 100.0,
                  on_new_secret: Callable[[str], None] = lambda _: None,
                  on_call: Callable[[str, int | None], None] = lambda _operation, _status: None) -> None:
         """`on_call(operation, status)` is told of every HTTP request made, once it is answered
-        (status None: no answer); the metrics count Webex calls with it."""
+        (status None: no answer); the metrics count Webex calls with it. `rate`: calls a second
+        with each token, at most (`Pace`)."""
         base = api_url.rstrip("/") + "/"
         self.on_call = on_call
+        self._paces = {"bot": Pace(rate), "admin": Pace(rate)}
         self._bot = WebexAPI(access_token=bot_token, base_url=base, single_request_timeout=timeout,
                              wait_on_rate_limit=False)
         self._admin = WebexAPI(access_token=admin_token or "pending-refresh", base_url=base,
@@ -301,12 +304,16 @@ class WebexClient:
         attempt = 0
         admin = api is self._admin and self.admin_token.refreshable
         renewed = False
+        pace = self._paces["admin" if api is self._admin else "bot"]
+        status: int | None = None  # of the last try
         while True:
             used = self.admin_token.token
             try:
                 if admin and self.admin_token.due():
                     used = self.admin_token.renew()
                     self._use_admin_token(used)
+                if delay := pace.delay(refused=status in (423, 429)):
+                    self._wait(delay, operation)
                 return self._send(session, method, path, expect, operation, kwargs)
             except ApiError as error:
                 status = error.status_code
@@ -319,10 +326,9 @@ class WebexClient:
                 if status not in RETRY_STATUSES:
                     raise WebexError(status, message, tracking_id=tracking, transient=False,
                                      operation=operation) from None
-                header = error.response.headers.get("Retry-After")
-                wait = retry_after_seconds(header) if status in (423, 429) else None
-                if wait is None:
-                    wait = DEFAULT_RETRY_AFTER if status in (423, 429) else self.retry.backoff(attempt)
+                wait = self._wait_after(status, error.response.headers.get("Retry-After"), attempt)
+                if status in (423, 429):
+                    pace.refused(wait)
             except (requests.ConnectionError, requests.Timeout) as error:
                 status, tracking = None, None
                 message = f"Webex did not answer ({type(error).__name__})"
@@ -335,10 +341,20 @@ class WebexClient:
                 raise WebexError(status, message, tracking_id=tracking, transient=True, operation=operation)
             waited += wait
             log.info("%s: %s, retrying in %.1f s (attempt %d)", operation, status or message, wait, attempt)
-            (self.retry.sleep or self.stopping.wait)(wait)  # a stop ends the real wait at once
-            if self.stopping.is_set():
-                raise WebexError(status, "the bot is stopping", tracking_id=tracking, transient=True,
-                                 operation=operation)
+            self._wait(wait, operation, status, tracking)
+
+    def _wait_after(self, status: int, retry_after: str | None, attempt: int) -> float:
+        """Seconds before trying again: what Webex asks after 429/423 (a default when its
+        Retry-After is absent or garbage), else the backoff."""
+        if status not in (423, 429):
+            return self.retry.backoff(attempt)
+        wait = retry_after_seconds(retry_after)
+        return DEFAULT_RETRY_AFTER if wait is None else wait
+
+    def _wait(self, seconds: float, operation: str, status: int | None = None, tracking: str | None = None) -> None:
+        (self.retry.sleep or self.stopping.wait)(seconds)  # a stop ends the real wait at once
+        if self.stopping.is_set():
+            raise WebexError(status, "the bot is stopping", tracking_id=tracking, transient=True, operation=operation)
 
 
 def _file_name(disposition: str, url: str) -> str:

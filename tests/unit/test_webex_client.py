@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 
+from bot.adapters.pace import Pace
 from bot.adapters.webex import RetryPolicy, WebexClient, _file_name, retry_after_seconds
 from bot.domain.model import InterceptSettings
 from bot.domain.ports import WebexError
@@ -172,3 +176,61 @@ def test_a_greeting_upload_that_fails_once_is_sent_again_whole(emu: WebexEmulato
     assert [(u.person_id, u.file_name, u.content_type, u.data == wav_bytes(1.0)) for u in emu.uploads] == [
         (person.id, "hello; world.wav", "audio/wav", True)]
     assert emu.spec_violations == []
+
+
+# ---------------------------------------------------------------------------------------------- pace
+
+
+def test_calls_are_spaced_to_the_rate_after_a_burst() -> None:
+    now = [0.0]
+    pace = Pace(10.0, burst=3, clock=lambda: now[0])
+    assert [round(pace.delay(), 3) for _ in range(5)] == [0.0, 0.0, 0.0, 0.1, 0.2]
+    now[0] = 10.0  # a quiet while fills the bucket again
+    assert [round(pace.delay(), 3) for _ in range(4)] == [0.0, 0.0, 0.0, 0.1]
+
+
+def test_a_refusal_holds_every_call_then_the_rate_is_halved_and_grows_back_when_calm() -> None:
+    now = [0.0]
+    pace = Pace(10.0, burst=1, recover=10.0, clock=lambda: now[0])
+    pace.delay()
+    pace.refused(2.0)
+    assert pace.delay() == pytest.approx(2.0)  # another call waits out the Retry-After
+    assert pace.delay(refused=True) == pytest.approx(0.3)  # the refused call waited it already: only the pace
+    assert pace.rate == 5.0
+    now[0] = 9.0
+    pace.delay()
+    assert pace.rate == 5.0  # not calm for long enough yet
+    now[0] = 10.5
+    pace.delay()
+    assert pace.rate == pytest.approx(5.5)
+    for step in range(40):
+        now[0] = 11.0 + 10.0 * (step + 1)
+        pace.delay()
+    assert pace.rate == 10.0  # never above the configured rate
+
+
+def test_after_a_429_the_other_calls_wait_instead_of_collecting_429s_too(emu: WebexEmulator) -> None:
+    person = emu.add_person(email="paced@example.com", display_name="Paced")
+    emu.fail("GET", r"^/people/[^/]+/features/intercept$", 429, retry_after="0.5")
+    webex = WebexClient(api_url=emu.base_url, bot_token=BOT, admin_token=ADMIN)
+    first = threading.Thread(target=webex.get_intercept, args=(person.id,))
+    first.start()
+    refused = wait_for_status(emu, 429)
+    others = [threading.Thread(target=webex.get_intercept, args=(person.id,)) for _ in range(6)]
+    for thread in [*others]:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(30)
+    calls = emu.requests_matching("GET", r"^/people/[^/]+/features/intercept$")
+    assert [c.status for c in calls].count(429) == 1 and len(calls) == 8
+    assert all(c.at >= refused.at + timedelta(seconds=0.5) for c in calls if c.status == 200)
+
+
+def wait_for_status(emu: WebexEmulator, status: int) -> Any:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [c for c in emu.requests_matching("GET", r"^/people/[^/]+/features/intercept$") if c.status == status]
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise AssertionError(f"no {status} answer")
