@@ -23,7 +23,7 @@ from bot.domain.policy import Policy
 from bot.domain.ports import WebexError
 from bot.domain.schedule import Work
 from bot.domain.service import InterceptService
-from bot.edge.intake import Receiver
+from bot.edge.intake import Crowding, Receiver
 from bot.edge.web import create_web_app
 from bot.edge.worker import Dispatcher, Worker
 from bot.logs import remember_secret
@@ -45,12 +45,14 @@ class BotApp:
         self.stores = SqlStores.at(config.database_url)
         self.webex = webex or WebexClient(api_url=config.api_url, bot_token=config.bot_token,
                                           admin_token=config.admin_token, org_id=config.org_id,
-                                          admin_refresh=config.admin_refresh, on_new_secret=remember_secret)
+                                          admin_refresh=config.admin_refresh, rate=config.webex_rate,
+                                          on_new_secret=remember_secret)
         self.clock: SystemClock = SystemClock()
         self.timers: Timers | None = None
         self.worker: Worker | None = None
         self.service: InterceptService | None = None
         self.receiver: Receiver | None = None
+        self._checkpoints: Callable[[], None] = lambda: None  # stops the SQLite checkpoint thread
         self.bot: Person | None = None
         self._stopped = threading.Event()
         self.leadership: Leadership = Elected(config.database_url) if self.stores.db.postgres else \
@@ -95,16 +97,19 @@ class BotApp:
                                         locks=AdvisoryLocks(self.stores.db.locks_engine()) if shared else None,
                                         peers=shared)
         dispatcher = Dispatcher(webex=self.webex, handler=self.service)
+        crowding = Crowding()
         self.worker = Worker(store=self.stores.inbox, handle=dispatcher.dispatch, now=self.clock.now,
-                             threads=self.config.workers)
+                             threads=self.config.workers, crowded=crowding.crowded)
         self._requeue()
         self.timers.start()
         if not self.stores.db.postgres:
             self.service.recover()  # the one process: before any event is taken
         self.leadership.watch(on_lead=self._lead, on_lose=self._lose)
         self.worker.start()
+        self._checkpoints = self.stores.db.checkpoint_in_background()
         self.receiver = Receiver(secret=self.config.webhook_secret, inbox=self.stores.inbox, bot_id=self.bot.id,
-                                 now=self.clock.now, wake=self.worker.wake, observe=self.metrics.webhook)
+                                 now=self.clock.now, wake=self.worker.wake, observe=self.metrics.webhook,
+                                 crowding=crowding)
         log.info("intercept-bot is up as %s (%s)", self.bot.display_name, self.leadership.role)
 
     def _lead(self) -> None:
@@ -177,6 +182,7 @@ class BotApp:
             self.worker.stop(timeout=REQUEST_TIMEOUT + 5)
         if self.timers:
             self.timers.shutdown()
+        self._checkpoints()
         self.leadership.leave()
         self.stores.engine.dispose()
 

@@ -15,7 +15,10 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -70,19 +73,55 @@ def signature(secret: bytes, raw: bytes) -> str:
     return hmac.new(secret, raw, hashlib.sha1).hexdigest()
 
 
+class Crowding:
+    """Whether deliveries are arriving faster than they are answered: one came in while `crowd`
+    others were being received, within the last `lasts` seconds (at 200 a second, two overlap now
+    and then). The workers then process with one
+    thread (`Worker`): every thread of the process shares one interpreter lock, and a webhook
+    answered slowly is one Webex disables. The events wait, stored, and are processed at full speed
+    once the burst is over."""
+
+    def __init__(self, *, crowd: int = 1, lasts: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.crowd = crowd
+        self.lasts = lasts
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._until = 0.0
+
+    @contextmanager
+    def receiving(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside >= self.crowd:
+                self._until = self.clock() + self.lasts
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+
+    def crowded(self) -> bool:
+        return self.clock() < self._until
+
+
 class Receiver:
     def __init__(self, *, secret: str, inbox: Inbox, bot_id: str, now: Callable[[], datetime],
-                 wake: Callable[[], None] = lambda: None, observe: Callable[[Answer], None] = lambda _: None) -> None:
-        """`observe` is told every answer given (the metrics)."""
+                 wake: Callable[[], None] = lambda: None, observe: Callable[[Answer], None] = lambda _: None,
+                 crowding: Crowding | None = None) -> None:
+        """`observe` is told every answer given (the metrics); `crowding` is told when each
+        delivery is being received."""
         self._secret = secret.encode()
         self._observe = observe
         self._inbox = inbox
         self._bot_id = bot_id
         self._now = now
         self._wake = wake
+        self._crowding = crowding or Crowding()
 
     def receive(self, raw: bytes, signature_header: str | None, content_type: str | None) -> Answer:
-        answer = self._receive(raw, signature_header, content_type)
+        with self._crowding.receiving():
+            answer = self._receive(raw, signature_header, content_type)
         self._observe(answer)
         return answer
 

@@ -23,6 +23,7 @@ from bot.edge.intake import Event, Inbox
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+CROWDED_LOOK = 0.05  # seconds
 
 
 class Fetcher(Protocol):
@@ -51,19 +52,22 @@ class Dispatcher:
 
 class Worker:
     def __init__(self, *, store: Inbox, handle: Callable[[Event], None], now: Callable[[], datetime],
-                 threads: int = 4, idle_wait: float = 1.0) -> None:
+                 threads: int = 4, idle_wait: float = 1.0, crowded: Callable[[], bool] = lambda: False) -> None:
+        """While `crowded()` (deliveries queue at the web edge: `bot.edge.intake.Crowding`) one
+        thread goes on processing and the others wait, looking again every `CROWDED_LOOK` s."""
         self.store = store
         self.handle = handle
         self.now = now
         self.threads = threads
         self.idle_wait = idle_wait
+        self.crowded = crowded
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for number in range(self.threads):
-            thread = threading.Thread(target=self._loop, name=f"event-worker-{number}", daemon=True)
+            thread = threading.Thread(target=self._loop, args=(number,), name=f"event-worker-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -103,9 +107,12 @@ class Worker:
             self.store.finish(event)
         return True
 
-    def _loop(self) -> None:
+    def _loop(self, number: int) -> None:
         failing = 0  # store errors in a row: the database is away; say so once, then wait longer
         while not self._stop.is_set():
+            if number and self.crowded():
+                self._stop.wait(CROWDED_LOOK)
+                continue
             self._wake.clear()  # cleared before looking, so a wake-up while we look is not lost
             try:
                 if self.run_once():

@@ -3,12 +3,15 @@
 import hashlib
 import hmac
 import json
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.adapters.store import SqlStores
-from bot.edge.intake import Receiver
+from bot.edge.intake import Crowding, Event, Receiver
+from bot.edge.worker import Worker
 
 SECRET = "s3cret-for-tests"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -90,3 +93,52 @@ def test_a_message_and_an_action_with_the_same_id_are_different_events(store: Sq
     assert receiver(store).receive(message, sign(message), "application/json").status == 202
     assert receiver(store).receive(action, sign(action), "application/json").status == 202
     assert store.inbox.counts() == {"pending": 2}
+
+
+def test_a_delivery_arriving_while_two_are_being_received_makes_the_edge_crowded_for_a_while() -> None:
+    now = [0.0]
+    crowding = Crowding(crowd=2, lasts=1.0, clock=lambda: now[0])
+    with crowding.receiving(), crowding.receiving():
+        assert not crowding.crowded()  # two at once: not yet
+        with crowding.receiving():
+            assert crowding.crowded()
+    now[0] = 0.9
+    assert crowding.crowded()  # for a while after the crowd
+    now[0] = 1.0
+    assert not crowding.crowded()
+
+
+def test_while_deliveries_crowd_one_worker_thread_processes_and_the_others_wait(store: SqlStores) -> None:
+    crowded = threading.Event()
+    crowded.set()
+    handled_by: list[str] = []
+    done = threading.Event()
+
+    together = threading.Barrier(3, timeout=30)
+
+    def handle(event: Event) -> None:
+        if event.id.startswith("later"):
+            together.wait()  # passes only when three threads handle events at once
+            return
+        handled_by.append(threading.current_thread().name)
+        if len(handled_by) == 6:
+            done.set()
+
+    for number in range(6):
+        store.inbox.add(Event("messages", f"m{number}"), b"{}", NOW)
+    worker = Worker(store=store.inbox, handle=handle, now=lambda: NOW, threads=3, idle_wait=0.01,
+                    crowded=crowded.is_set)
+    worker.start()
+    try:
+        assert done.wait(30)
+        assert set(handled_by) == {"event-worker-0"}
+        crowded.clear()  # the burst is over: every thread takes events again
+        for number in range(3):
+            store.inbox.add(Event("messages", f"later{number}"), b"{}", NOW)
+        worker.wake()
+        deadline = time.monotonic() + 30
+        while store.inbox.counts() != {"done": 9} and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert store.inbox.counts() == {"done": 9}
+    finally:
+        worker.stop()
