@@ -59,12 +59,17 @@ class EmulatorError(RuntimeError):
 class WebexEmulator:
     def __init__(self, org_id: str | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  delivery_retries: int = 2, delivery_backoff: float = 0.2, delivery_timeout: float = 5.0,
-                 max_file_bytes: int = MAX_FILE_BYTES, ticks: Callable[[], float] = time.monotonic) -> None:
+                 max_file_bytes: int = MAX_FILE_BYTES, ticks: Callable[[], float] = time.monotonic,
+                 check_bodies: bool = True) -> None:
         """`max_file_bytes`: the largest file a multipart POST /messages may carry (413 beyond);
-        `ticks`: the monotonic seconds access and refresh tokens expire by."""
+        `ticks`: the monotonic seconds access and refresh tokens expire by; `check_bodies`: each
+        JSON body is judged against the OpenAPI excerpt and each card against the Adaptive Cards
+        schema (a form card takes ~50 ms: the benchmarks turn it off, so the emulator answers at
+        once)."""
         self.host = host
         self.port = port
         self._state = State(org_id, ticks)
+        self._state.check_bodies = check_bodies
         self._deliverer = Deliverer(record=self._record_delivery, retries=delivery_retries,
                                     backoff=delivery_backoff, timeout=delivery_timeout)
         self._api = Api(self._state, self._deliverer, new_tracking_id, lambda: self.base_url,

@@ -307,6 +307,7 @@ class State:
     def __init__(self, org_id: str | None = None, ticks: Callable[[], float] = time.monotonic) -> None:
         self.lock = threading.RLock()
         self.ticks = ticks  # the seconds tokens expire by (injected by tests that expire one)
+        self.check_bodies = True  # JSON bodies judged against the OpenAPI excerpt, cards against their schema
         self.org_id = org_id or new_id("ORGANIZATION")
         self.people: dict[str, Person] = {}
         self.tokens: dict[str, str] = {}  # token -> person id

@@ -85,10 +85,10 @@ class People:
     dave: Any  # approver who is also a requester in some tests, Asia/Kolkata
 
 
-def make_emulator() -> tuple[WebexEmulator, People]:
+def make_emulator(*, check_bodies: bool = True) -> tuple[WebexEmulator, People]:
     # a delivery waits up to 20 s for the bot's 2xx: on a loaded machine a commit can take seconds,
     # and a timed-out delivery would be retried and counted as lost by the redelivery test
-    emu = WebexEmulator(delivery_timeout=20.0)
+    emu = WebexEmulator(delivery_timeout=20.0, check_bodies=check_bodies)
     people = People(
         bot=emu.add_person(email="intercept@webex.bot", display_name="Intercept Bot", type="bot", token=BOT_TOKEN),
         admin=emu.add_person(email="admin@example.com", display_name="Ada Admin", token=ADMIN_TOKEN, admin=True),
