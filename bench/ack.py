@@ -1,10 +1,11 @@
 """B1, webhook acknowledgement: how many signed deliveries per second `intercept-bot serve` answers,
-and how fast, against the bare Flask floor on the same web server in the same run.
+and how fast, against the bare Flask floor on the same web server in the same run. B4, footprint:
+the start-up time and resident memory of that bot, idle and after B1.
 
     .venv/bin/python -m bench.ack [--database sqlite postgresql] [--seconds 8]
 
 The deliveries are what Webex sends: the emulator makes them (messages "status" sent to the bot,
-clicks on a card of the bot's) with distinct ids, signed, and holds them; wrk (2 threads, 16
+clicks on the bot's form) with distinct ids, signed, and holds them; wrk (2 threads, 16
 connections) sends each once: flat out, then paced at 50, 200 and 500 per second. Between runs the
 bot handles what it acknowledged; at the end every acknowledged event must have been handled.
 """
@@ -19,15 +20,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import DATABASES, Load, Postgres, Row, bot_on, machine, run_wrk, table, wait_processed, write_pool
-from tests.e2e.harness import BotProcess, free_port, http, wait_until
+from bench.common import (
+    DATABASES,
+    Load,
+    Postgres,
+    Row,
+    bot_on,
+    machine,
+    rss_mb,
+    run_wrk,
+    table,
+    wait_processed,
+    write_pool,
+)
+from tests.e2e.harness import BotProcess, Chat, People, free_port, http, wait_until
 from webex_emulator import WebexEmulator
 
 RATES = (50, 200, 500)
 REQUESTERS = 20
-CARD = {"contentType": "application/vnd.microsoft.card.adaptive",
-        "content": {"type": "AdaptiveCard", "version": "1.3", "body": [{"type": "TextBlock", "text": "A card"}],
-                    "actions": [{"type": "Action.Submit", "title": "Go", "data": {"action": "bench"}}]}}
+
 
 
 @dataclass
@@ -37,24 +48,32 @@ class Result:
     bot: Load
     floor_rates: dict[int, Load]
     rates: dict[int, Load]
-    accepted: int
+    accepted: int  # answered 202 to wrk
+    stored: int  # in the inbox (also those whose answer wrk did not wait for at the end of a run)
     handled: int
     drain: float
+    startup: float  # seconds from process start to /healthz 200, on a database with nothing in it yet
+    rss_idle: float  # MB, just started
+    rss_after: float  # MB, after the loads
 
 
-def deliveries(emu: WebexEmulator, count: int) -> list[tuple[str, bytes]]:
-    """`count` signed deliveries, half messages and half card clicks, from 20 people, each a new
-    event (made through the emulator's API, held instead of sent)."""
+def deliveries(emu: WebexEmulator, people: People, count: int) -> list[tuple[str, bytes]]:
+    """`count` signed deliveries, half messages ("status") and half clicks on the bot's own form (a
+    button it does not know: it answers so), from 20 people, each a new event (made through the
+    emulator's API, held instead of sent)."""
+    chat = Chat(emu, people)
     bot = emu.people[0]
-    people = [emu.add_person(f"bench{n}@example.com", f"Bench Person {n}", token=f"bench-{n}")
-              for n in range(REQUESTERS)]
-    cards = [emu.say(bot, to_person_id=person.id, text="A card", attachments=[CARD])["id"] for person in people]
-    emu.wait_for_deliveries(30)
+    requesters = [emu.add_person(f"bench{n}@example.com", f"Bench Person {n}", token=f"bench-{n}")
+                  for n in range(REQUESTERS)]
+    forms = []
+    for person in requesters:
+        chat.say(person, "intercept me for 2 hours")
+        forms.append(chat.wait_card(chat.direct_room(person), "until.date")["id"])
     with emu.holding_deliveries() as held:
         for number in range(count):
-            person = people[number % REQUESTERS]
+            person = requesters[number % REQUESTERS]
             if number % 2:
-                emu.submit(person, cards[number % REQUESTERS], {"action": "bench"})
+                emu.submit(person, forms[number % REQUESTERS], {"intent": "bench"})
             else:
                 emu.say(person, to_person_id=bot.id, text="status")
     return [(job.signature or "", job.body) for job in held]
@@ -93,8 +112,14 @@ def bot_loads(bot: BotProcess, pools: dict[str, Path], seconds: float) -> tuple[
 def measure(database: str, seconds: float, postgres: Postgres) -> Result:
     with tempfile.TemporaryDirectory(prefix="intercept-bot-bench-") as name:
         folder = Path(name)
-        with bot_on(database, folder, postgres) as (emu, _people, bot):
-            made = deliveries(emu, int(seconds * (2500 + 1.5 * sum(RATES))))
+        with bot_on(database, folder, postgres) as (emu, people, bot):
+            bot.stop()  # B4: a start on a database with nothing in it
+            began = time.monotonic()
+            bot.start()
+            startup = time.monotonic() - began
+            assert bot.proc is not None
+            rss_idle = rss_mb(bot.proc.pid)
+            made = deliveries(emu, people, int(seconds * (2500 + 1.5 * sum(RATES))))
             pools: dict[str, Path] = {}
             start = 0
             sizes = [("max", int(seconds * 2500)), *((str(rate), int(seconds * rate * 1.5)) for rate in RATES)]
@@ -105,7 +130,8 @@ def measure(database: str, seconds: float, postgres: Postgres) -> Result:
             floor, floor_rates = floor_loads(folder, pools, seconds)
             flat, rates, accepted, handled, drain = bot_loads(bot, pools, seconds)
             stored = bot.db("SELECT count(*) FROM webhook_inbox")[0][0]
-            return Result(database, floor, flat, floor_rates, rates, accepted, min(handled, stored), drain)
+            return Result(database, floor, flat, floor_rates, rates, accepted, stored, handled, drain, startup,
+                          rss_idle, rss_mb(bot.proc.pid))
 
 
 def rows(result: Result) -> list[Row]:
@@ -124,9 +150,13 @@ def rows(result: Result) -> list[Row]:
                        f"{load.p50:.1f} / {load.p99:.1f} / {load.max:.0f} ms "
                        f"({floor.p50:.1f} / {floor.p99:.1f} / {floor.max:.0f}); {load.rate:.0f}/s sent",
                        "p99 < 20 ms" if rate == 200 else "", load.p99 < 20 if rate == 200 else None))
-    lost = result.accepted - result.handled
-    out.append(Row(name, "acknowledged, then handled (after the flat-out run: handled in)",
-                   f"{result.accepted:,} / {result.handled:,} ({result.drain:.1f} s)", "none lost", lost == 0))
+    out.append(Row(name, "acknowledged / stored / handled (the flat-out run's handled in)",
+                   f"{result.accepted:,} / {result.stored:,} / {result.handled:,} ({result.drain:.0f} s)",
+                   "none lost", result.accepted <= result.stored == result.handled))
+    name = f"B4 {result.database}"
+    out.append(Row(name, "start-up, nothing stored yet: process start → /healthz 200", f"{result.startup:.1f} s"))
+    out.append(Row(name, "resident memory idle / after B1", f"{result.rss_idle:.0f} / {result.rss_after:.0f} MB",
+                   "idle < 100 MB", result.rss_idle < 100))
     return out
 
 

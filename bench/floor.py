@@ -1,5 +1,5 @@
 """The floor for webhook acknowledgement: a bare Flask app answering 204 to every delivery, on the
-same web server with the same settings as `intercept-bot serve` (waitress, 8 threads).
+same web server with the same settings as `intercept-bot serve` (waitress, `WEB_THREADS` threads).
 
     .venv/bin/python -m bench.floor PORT
 """
@@ -12,6 +12,7 @@ from flask import Flask, request
 from waitress import serve
 
 from bot.edge.intake import MAX_BODY
+from bot.edge.web import WEB_THREADS
 
 
 def app() -> Flask:
@@ -30,5 +31,5 @@ def app() -> Flask:
 
 
 if __name__ == "__main__":
-    serve(app(), host="127.0.0.1", port=int(sys.argv[1]), threads=8, ident="floor",
+    serve(app(), host="127.0.0.1", port=int(sys.argv[1]), threads=WEB_THREADS, ident="floor",
           max_request_body_size=MAX_BODY + 1, _quiet=True)
