@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-pg lint setup npm clean
+.PHONY: run test test-pg lint setup npm bench clean
 
 # the package (editable) and the sandbox extra
 $(BIN)/intercept-bot: pyproject.toml setup.py
@@ -45,6 +45,10 @@ test: lint
 
 test-pg: setup
 	INTERCEPT_TEST_DATABASE=postgresql $(BIN)/pytest
+
+# the benchmarks (bench/), not tests: one Markdown table; needs wrk (apt-get install wrk)
+bench: setup
+	$(BIN)/python -m bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
