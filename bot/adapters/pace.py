@@ -43,7 +43,9 @@ class Pace:
             return wait
 
     def refused(self, wait: float) -> None:
-        """Webex said to wait `wait` seconds: every call with this token does."""
+        """Webex said to wait `wait` seconds: every call with this token does (0: only the rate
+        halves; the client passes that when the wait is longer than it ever blocks a thread, and
+        the work is rescheduled instead)."""
         with self._lock:
             now = self.clock()
             self._held_until = max(self._held_until, now + wait)

@@ -327,8 +327,8 @@ class WebexClient:
                     raise WebexError(status, message, tracking_id=tracking, transient=False,
                                      operation=operation) from None
                 wait = self._wait_after(status, error.response.headers.get("Retry-After"), attempt)
-                if status in (423, 429):
-                    pace.refused(wait)
+                if status in (423, 429):  # every call waits with this one; a longer wait than the
+                    pace.refused(wait if wait <= self.retry.max_wait else 0.0)  # client's reschedules the work
             except (requests.ConnectionError, requests.Timeout) as error:
                 status, tracking = None, None
                 message = f"Webex did not answer ({type(error).__name__})"

@@ -234,3 +234,17 @@ def wait_for_status(emu: WebexEmulator, status: int) -> Any:
             return found[0]
         time.sleep(0.01)
     raise AssertionError(f"no {status} answer")
+
+
+def test_a_retry_after_longer_than_the_client_waits_holds_no_other_call(emu: WebexEmulator) -> None:
+    """Retry-After 600: the refused call gives up at once (its work is rescheduled) and the next
+    call with the token is not held for ten minutes."""
+    person = emu.add_person(email="later@example.com", display_name="Later")
+    emu.fail("GET", r"^/people/[^/]+/features/intercept$", 429, retry_after="600")
+    webex = WebexClient(api_url=emu.base_url, bot_token=BOT, admin_token=ADMIN)
+    with pytest.raises(WebexError) as refused:
+        webex.get_intercept(person.id)
+    assert refused.value.transient
+    started = time.monotonic()
+    webex.get_intercept(person.id)
+    assert time.monotonic() - started < 10
