@@ -75,6 +75,8 @@ class BotApp:
             migrate.ready(self.stores.engine)  # an empty database is created; one behind stops start-up
         except (migrate.SchemaError, migrate.DatabaseUnavailable) as error:
             raise StartupError(str(error)) from None
+        # before any other thread uses the database: it changes how connections are opened
+        self._checkpoints = self.stores.db.checkpoint_in_background()
         try:
             self.leadership.join()
         except Refused as refused:
@@ -106,7 +108,6 @@ class BotApp:
             self.service.recover()  # the one process: before any event is taken
         self.leadership.watch(on_lead=self._lead, on_lose=self._lose)
         self.worker.start()
-        self._checkpoints = self.stores.db.checkpoint_in_background()
         self.receiver = Receiver(secret=self.config.webhook_secret, inbox=self.stores.inbox, bot_id=self.bot.id,
                                  now=self.clock.now, wake=self.worker.wake, observe=self.metrics.webhook,
                                  crowding=crowding)

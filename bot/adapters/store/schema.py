@@ -313,7 +313,8 @@ class Database:
         commit then synced the database file while every other writer, a webhook's answer among
         them, waited its turn). With `synchronous=NORMAL` the log is synced to disk only there, so
         this also bounds what a power loss can cost to the commits of the last `every` seconds (a
-        killed process loses none: they are in the operating system's hands). Returns how to stop."""
+        killed process loses none: they are in the operating system's hands). Call it before other
+        threads use the engine (it adds a listener to how connections open). Returns how to stop."""
         if self.postgres:
             return lambda: None
         event.listen(self.engine, "connect", _no_auto_checkpoint)
@@ -331,10 +332,9 @@ class Database:
         thread = threading.Thread(target=run, name="sqlite-checkpoint", daemon=True)
         thread.start()
 
-        def halt() -> None:
+        def halt() -> None:  # the listener stays: other threads may be opening connections
             stop.set()
             thread.join(10)
-            event.remove(self.engine, "connect", _no_auto_checkpoint)
         return halt
 
     @contextmanager
