@@ -94,11 +94,28 @@ def request_form(
     body.append(paragraph(
         "Numbers: + and country code (E.164), or an extension of 2 to 10 digits. "
         f"An intercept lasts at most {max_days} days.", subtle=True))
-    actions = [
-        Submit(title="Send for approval", data=Intent.SUBMIT.data()),
-        Submit(title="Cancel", data=Intent.CANCEL.data(), associatedInputs=AssociatedInputs.NONE),
-    ]
+    actions = [Submit(title="Send for approval", data=Intent.SUBMIT.data())]
+    if other := _other_reading(values, zone):
+        actions.append(Submit(title=other, data=Intent.OTHER_READING.data()))
+    actions.append(Submit(title="Cancel", data=Intent.CANCEL.data(), associatedInputs=AssociatedInputs.NONE))
     return card(body, actions)
+
+
+def _other_reading(values: Mapping[str, str], zone: str) -> str:
+    """The button's title for the other reading of the requester's phrase: "Meant until Wed 17 Jun 05:00?"."""
+    other = {field_id: values.get(f.OTHER + field_id, "") for field_id in f.TIME_FIELDS}
+    end = _short(other, f.UNTIL_DATE, f.UNTIL_TIME, "23:59", zone, start=False)
+    if not end:
+        return ""
+    start = _short(other, f.FROM_DATE, f.FROM_TIME, "00:00", zone, start=True)
+    if start and start != _short(values, f.FROM_DATE, f.FROM_TIME, "00:00", zone, start=True):
+        return f"Meant {start} to {end}?"
+    return f"Meant until {end}?"
+
+
+def _short(values: Mapping[str, str], date_id: str, time_id: str, default: str, zone: str, *, start: bool) -> str:
+    moment = _moment(values, date_id, time_id, default, zone, start=start)
+    return moment.strftime("%a %-d %b %H:%M") if moment is not None else ""
 
 
 def _when(values: Mapping[str, str], errors: Mapping[str, str], zone: str, max_days: int,
@@ -159,13 +176,18 @@ def _resolved_start(values: Mapping[str, str], zone: str) -> str:
 def _resolved(values: Mapping[str, str], date_id: str, time_id: str, default: str, zone: str, *,
               start: bool) -> str:
     """The form's date and time as the server will read them (`form.wall_time`), described."""
+    moment = _moment(values, date_id, time_id, default, zone, start=start)
+    return describe(moment) if moment is not None else ""
+
+
+def _moment(values: Mapping[str, str], date_id: str, time_id: str, default: str, zone: str, *,
+            start: bool) -> datetime | None:
     day, at = values.get(date_id, ""), values.get(time_id, "") or default
     try:
         wall = datetime.fromisoformat(f"{day}T{at}")
     except ValueError:
-        return ""
-    moment = f.wall_time(wall.date(), wall.time(), ZoneInfo(zone), start=start)
-    return describe(moment) if moment is not None else ""
+        return None
+    return f.wall_time(wall.date(), wall.time(), ZoneInfo(zone), start=start)
 
 
 def _v(values: Mapping[str, str], field_id: str) -> str:

@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain import form
 from bot.domain.model import InterceptSettings, Request, Status
@@ -56,6 +57,10 @@ def golden_cards() -> dict[str, dict[str, Any]]:
             {**form.settings_values(CURRENT.with_enabled(True)), form.REASON: ""}, {},
             'I could not read "until blursday" as a time. Choose when the intercept should end.'),
         "form-prefilled": request_form(prefilled_values(), {}, ""),
+        "form-two-readings": request_form(
+            {**prefilled_values(), form.UNTIL_TIME: "17:00",
+             **form.other_values(None, datetime(2026, 12, 5, 4, 0, tzinfo=UTC), ZoneInfo(ZONE))}, {},
+            '"until 5" can be read two ways: the form has the likelier one, and the button below offers the other.'),
         "form-greeting": request_form({**prefilled_values(), form.GREETING: "CUSTOM"}, {}, "",
                                       greeting="parental-leave.wav (12 s, 8 kHz µ-law)"),
         "form-errors": request_form(

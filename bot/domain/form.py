@@ -86,6 +86,25 @@ def window_values(start: datetime | None, end: datetime | None, zone: ZoneInfo) 
     return values
 
 
+OTHER = "other."  # the draft keeps the other reading of the requester's phrase under these keys: "other.until.date"
+
+
+def other_values(start: datetime | None, end: datetime | None, zone: ZoneInfo) -> dict[str, str]:
+    """The draft's values for the phrase's other reading ("until 5": 05:00 when 17:00 was taken)."""
+    return {OTHER + field_id: value for field_id, value in window_values(start, end, zone).items()}
+
+
+def with_other_reading(draft: Mapping[str, str], inputs: Mapping[str, Any]) -> dict[str, str] | None:
+    """The form's values as last submitted (`inputs`, over the draft) with the two readings swapped, so the
+    same button swaps them back; None when the draft has no other reading."""
+    if not any(OTHER + field_id in draft for field_id in TIME_FIELDS):
+        return None
+    values = {**draft, **{field_id: _text(inputs[field_id]) for field_id in ALL_FIELDS if field_id in inputs}}
+    for field_id in TIME_FIELDS:
+        values[field_id], values[OTHER + field_id] = draft.get(OTHER + field_id, ""), draft.get(field_id, "")
+    return values
+
+
 @dataclass(frozen=True)
 class ValidRequest:
     settings: InterceptSettings  # what to PUT (enabled)

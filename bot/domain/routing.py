@@ -140,6 +140,7 @@ CARDS: dict[CardKind, CardRoute] = {
     CardKind.FORM: CardRoute(
         guards=(owner_only(_theirs), form_open),
         intents={Intent.SUBMIT: lambda flows, click: flows.requesting.submit(click),
+                 Intent.OTHER_READING: lambda flows, click: flows.requesting.other_reading(click),
                  Intent.CANCEL: lambda flows, click: flows.requesting.cancel(click)}),
     CardKind.APPROVAL: CardRoute(
         guards=(approvers_only, not_their_own),

@@ -121,6 +121,7 @@ class Intent(enum.StrEnum):
     REJECT = "reject"
     END = "end"
     EXTEND = "extend"
+    OTHER_READING = "other_reading"  # the form: take the other reading of the requester's time phrase
 
     @classmethod
     def of(cls, inputs: Mapping[str, Any]) -> Intent | None:

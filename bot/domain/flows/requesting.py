@@ -41,6 +41,10 @@ class Requesting:
         if wav is not None:
             values[form.GREETING] = "CUSTOM"
         note = window.problem or ("" if window.end else "Choose when the intercept should end.")
+        if window.other is not None and window.other.end is not None:
+            values.update(form.other_values(window.other.start, window.other.end, zone))
+            note = (f'"{said.command.rest.strip()}" can be read two ways: the form has the likelier one, and the '
+                    "button below offers the other.")
         if window.end is not None and window.end - now > timedelta(days=self.core.policy.max_days):
             note = f"That end is more than {self.core.policy.max_days} days away: choose an earlier one."
         for old in self.core.requests.for_person(person.id, [Status.FORM_SENT]):
@@ -107,6 +111,24 @@ class Requesting:
             self.core.outbox.withdraw_all(request.id, CardKind.FORM)
             self.approval.ask(moved)
         return None
+
+    def other_reading(self, click: Clicked) -> Reply | None:
+        """The form's "Meant ...?" button: the form again with the other reading of the phrase (the button then
+        offers the first one), and whatever else the requester had changed kept."""
+        request, now = click.subject, self.core.clock.now()
+        values = form.with_other_reading(request.draft, click.action.inputs)
+        if values is None:
+            return None  # a form drawn without another reading has no such button
+        current = self.current_settings(request.person_id)
+        if isinstance(current, Reply):
+            return replace(current, to=conversation(request))
+        note = "Changed to the other reading of your phrase: the button below changes it back."
+        changed = self.core.requests.change(request.id, Status.FORM_SENT, now=now,
+                                            changes={"draft": values, "draft_note": note})
+        if changed is None:
+            return None
+        self.core.outbox.withdraw_all(request.id, CardKind.FORM)
+        return self._form(changed, values, {}, note, current)
 
     def cancel(self, click: Clicked) -> None:
         """The form's Cancel button: nothing was changed (the announcer says so)."""

@@ -1,0 +1,80 @@
+"""A phrase with two readings: the form has the likelier, says so, and one button swaps to the other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.model import Status
+from bot.domain.values import CardKind
+from tests.unit.fakes import ALICE, BOB, World
+
+
+def _inputs(card: dict[str, Any]) -> dict[str, str]:
+    """What a card client submits: each input's value as the card draws it."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("id") and "value" in node and node.get("type", "").startswith("Input."):
+                found[node["id"]] = str(node["value"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card["body"])
+    return found
+
+
+def _form(world: World) -> tuple[Any, dict[str, Any]]:
+    record = world.live_card("form", Status.FORM_SENT)
+    sent = next(m for m in reversed(world.webex.sent) if m["id"] == record.message_id)
+    return record, sent["card"]
+
+
+def _titles(card: dict[str, Any]) -> list[str]:
+    return [action["title"] for action in card["actions"]]
+
+
+def test_an_hour_without_am_pm_is_prefilled_as_the_afternoon_and_the_morning_is_one_click_away() -> None:
+    world = World()  # Wed 2 Dec 2026, 10:00 in Berlin
+    world.say(ALICE, "intercept me until 5")
+    record, card = _form(world)
+    values = _inputs(card)
+    assert (values["until.date"], values["until.time"]) == ("2026-12-02", "17:00")
+    assert "Meant until Thu 3 Dec 05:00?" in _titles(card)
+    assert any("can be read two ways" in str(block.get("text", "")) for block in card["body"])
+
+    world.click(ALICE, record, {**values, "reason": "dentist", "intent": "other_reading"})
+    record, card = _form(world)
+    values = _inputs(card)
+    assert (values["until.date"], values["until.time"]) == ("2026-12-03", "05:00")
+    assert values["reason"] == "dentist"  # what the requester had typed is kept
+    assert "Meant until Wed 2 Dec 17:00?" in _titles(card)  # and the button swaps back
+
+    world.click(ALICE, record, {**values, "intent": "other_reading"})
+    _, card = _form(world)
+    assert (_inputs(card)["until.date"], _inputs(card)["until.time"]) == ("2026-12-02", "17:00")
+    assert len([c for c in world.cards.for_request(record.request_id, CardKind.FORM) if c.live]) == 1  # one form
+
+
+def test_a_phrase_with_one_reading_has_no_such_button_and_a_forged_click_changes_nothing() -> None:
+    world = World()
+    world.say(ALICE, "intercept me until Friday 17:00")
+    record, card = _form(world)
+    assert not [t for t in _titles(card) if t.startswith("Meant")]
+    before = world.requests.get(record.request_id).draft
+    world.click(ALICE, record, {**_inputs(card), "intent": "other_reading"})
+    assert world.requests.get(record.request_id).draft == before
+    assert world.live_card("form", Status.FORM_SENT).message_id == record.message_id
+
+
+def test_only_the_requester_can_swap_the_reading() -> None:
+    world = World()
+    world.say(ALICE, "intercept me until next Friday")  # Wednesday: next week's, or the day after tomorrow?
+    record, card = _form(world)
+    assert _inputs(card)["until.date"] == "2026-12-11"
+    assert "Meant until Fri 4 Dec 23:59?" in _titles(card)
+    world.click(BOB, record, {**_inputs(card), "intent": "other_reading"})
+    assert world.requests.get(record.request_id).draft["until.date"] == "2026-12-11"
