@@ -277,8 +277,13 @@ _MONTHS: dict[str, int] = {
 _NUMBER_WORDS: dict[str, int] = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "a couple of": 2, "couple of": 2, "a couple": 2,
+    "a couple of": 2, "couple of": 2, "a couple": 2, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "ninety": 90,
 }  # fmt: skip
+_NUMBER_WORDS.update({f"{tens} {unit}": _NUMBER_WORDS[tens] + _NUMBER_WORDS[unit]  # "forty five", "twenty-five"
+                      for tens in ("twenty", "thirty", "forty", "fifty") for unit in (
+                          "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")})
 _MAX_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -398,6 +403,7 @@ def _words_to_clock(text: str) -> str:
 def _normalize(phrase: str) -> str:
     text = re.sub(r"[,()\[\]]", " ", phrase.lower().replace("’", "'").replace("‘", "'"))
     text = re.sub(r"([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})t(?=[0-9])", r"\1 ", text)
+    text = re.sub(r"\b(twenty|thirty|forty|fifty)-(?=[a-z])", r"\1 ", text)  # "forty-five": one number
     text = _words_to_clock(" ".join(text.split()))
     # a dash between words or after a clock time is a range ("mon-fri", "9am-5pm", "9:00-17:00",
     # "dec 24-jan 2"), and so is one between two numbers that are not a numeric date ("9-5", "3-4pm",
@@ -1044,8 +1050,10 @@ def _range_points(start_text: str, end_text: str) -> tuple[_Point | None, _Point
     if (day := _DAY_NUMBER_RE.fullmatch(end_text)) and _has_month(start):  # "July 13 to 15"
         end = _Point(_DayOfMonth(int(day["d"])), None, None, False)
     if start.date is None and start.weekday_check is None and end.date is not None and end.clock is not None \
-            and start.clock is not None and end.date_after_clock and not end.end_marker:
-        start = replace(start, date=end.date, weekday_check=end.weekday_check)  # "from 11:00 to 17:00 tomorrow"
+            and start.clock is not None and end.date_after_clock and not end.end_marker \
+            and (start.bare or end.bare or start.clock < end.clock):
+        # "from 11:00 to 17:00 tomorrow" (not "from 9pm until 7am tomorrow": that day is the end's)
+        start = replace(start, date=end.date, weekday_check=end.weekday_check)
     if start.zone is None and end.zone is not None and start.date is None:
         start = replace(start, zone=end.zone)  # "9-5 London time"
     one_day = end.date is None or (end.date_after_clock and not end.end_marker)
@@ -1074,13 +1082,18 @@ def _range(start_text: str, end_text: str, now_l: datetime) -> _Pair:
     if (day := _DAY_NUMBER_RE.fullmatch(start_text)) is not None and _has_month(end_first):
         return _month_once(int(day["d"]), end_first, now_l)
     start_point, end_point = _range_points(start_text, end_text)
-    if (recent := _recent_start(start_point, now_l)) is not None:
+    if start_point is not None and (recent := _recent_start(start_point, now_l)) is not None:
         with _quiet():
             try:
-                running = _utc(_resolve(end_point, "end", recent, now_l, nearest=True)) > _utc(now_l)
+                recent_end = _resolve(end_point, "end", recent, now_l, nearest=True)
+                ahead = _resolve(start_point, "start", now_l, now_l)
+                ahead_end = _resolve(end_point, "end", ahead, now_l, nearest=True)
             except _Problem:
-                running = False
-        if running:  # "from Dec 24 to Jan 2" on 28 Dec: not next year's, this one, which has begun
+                recent_end = None
+        # "from Dec 24 to Jan 2" on 28 Dec: not next year's, this one, which has begun (unless that one would
+        # be longer: "from the 27th to the 29th" on 3 March is not 27 Feb to 29 March)
+        if recent_end is not None and _utc(recent_end) > _utc(now_l) \
+                and recent_end - recent <= ahead_end - ahead + timedelta(days=1):
             _check_start(recent, now_l)
     if start_point is None:
         return None, _end_point(end_point, now_l)
