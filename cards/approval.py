@@ -38,6 +38,8 @@ def window_text(request: Request, zone: ZoneInfo) -> str:
     begun = request.start_at or request.applied_at
     start = describe(begun.astimezone(zone)) if begun else "as soon as approved"
     end = describe(request.end_at.astimezone(zone)) if request.end_at else "(no end)"
+    if request.lasts is not None and begun is None:  # "for 2 hours": the end moves with the start
+        return f"{start}, for {request.lasts.words()} (approved now: → {end})"
     return f"{start} → {end}"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.model import GREETINGS, INCOMING_TYPES, OUTGOING_TYPES, InterceptSettings
+from bot.domain.values import Duration
 
 INCOMING_TYPE = "incoming.type"
 VOICEMAIL = "incoming.voicemailEnabled"
@@ -86,6 +87,8 @@ def window_values(start: datetime | None, end: datetime | None, zone: ZoneInfo) 
     return values
 
 
+LASTS = "lasts"  # the draft: how long a phrase such as "for 2 hours" asked for (Duration.to_text())
+LASTS_END = "lasts.until"  # ... and the end it prefilled ("YYYY-MM-DD HH:MM"): kept, the duration holds
 OTHER = "other."  # the draft keeps the other reading of the requester's phrase under these keys: "other.until.date"
 
 
@@ -103,6 +106,26 @@ def with_other_reading(draft: Mapping[str, str], inputs: Mapping[str, Any]) -> d
     for field_id in TIME_FIELDS:
         values[field_id], values[OTHER + field_id] = draft.get(OTHER + field_id, ""), draft.get(field_id, "")
     return values
+
+
+def lasts_values(lasts: Duration, end: datetime, zone: ZoneInfo) -> dict[str, str]:
+    """The draft's record of a duration and the end it prefilled."""
+    return {LASTS: lasts.to_text(), LASTS_END: end.astimezone(zone).strftime("%Y-%m-%d %H:%M")}
+
+
+def lasts_kept(draft: Mapping[str, str], values: Mapping[str, str]) -> Duration | None:
+    """The duration the phrase asked for, when the submitted form kept the end it prefilled and named no
+    start: then the intercept lasts that long from when it goes on."""
+    lasts = Duration.from_text(draft.get(LASTS, ""))
+    if lasts is None or values.get(FROM_DATE) or values.get(FROM_TIME):
+        return None
+    return lasts if f"{values.get(UNTIL_DATE, '')} {values.get(UNTIL_TIME, '')}" == draft.get(LASTS_END) else None
+
+
+def carried(draft: Mapping[str, str]) -> dict[str, str]:
+    """What the draft holds besides the form's inputs (the other reading, a duration): kept across a
+    submission with errors."""
+    return {key: value for key, value in draft.items() if key not in ALL_FIELDS}
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import enum
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain.model import InterceptSettings, Request, Status
 from bot.domain.ports import Clock, Locks, Webex, WebexError
 from bot.domain.schedule import Work
 from bot.domain.stores import AuditLog, GreetingStore, Happened, Move, RequestStore
+from bot.domain.timeparse import add_duration
 from bot.domain.values import AuditEvent, Reason
 
 log = logging.getLogger(__name__)
@@ -99,10 +101,21 @@ class Lifecycle:
             self._apply_failed(request, error, now)
             return
         applied = Happened(AuditEvent.APPLIED, note, {"before": current, "after": requested}, tracking)
+        changes: dict[str, object] = {"applied_at": now, "attempts": 0, "retry_at": None, "error": ""}
+        if (end := self._end_counted_from(request, now)) is not None:
+            changes["end_at"] = end  # "for 2 hours": from now, not from when it was asked
         if self.requests.move(request.id, Status.APPLYING, Status.ACTIVE, now=now, reason=Reason.ON,
-                              changes={"applied_at": now, "attempts": 0, "retry_at": None, "error": ""},
-                              happened=applied) is None:
+                              changes=changes, happened=applied) is None:
             self.audit.record(request, applied, now=now)  # it happened in Webex all the same
+
+    @staticmethod
+    def _end_counted_from(request: Request, now: datetime) -> datetime | None:
+        """The end of an intercept asked "for 2 hours", counted from ``now`` (it goes on); None when it was
+        asked with an end, or that end is later."""
+        if request.lasts is None or request.start_at is not None:
+            return None
+        end = add_duration(now.astimezone(ZoneInfo(request.zone)), request.lasts).astimezone(UTC)
+        return end if request.end_at is None or end > request.end_at else None
 
     def _upload_greeting(self, request: Request, now: datetime) -> None:
         """The .wav the requester sent, once per request (an apply tried again does not upload

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.domain.values import Duration
+
 INCOMING_TYPES = ("INTERCEPT_ALL", "ALLOW_ALL")
 OUTGOING_TYPES = ("INTERCEPT_ALL", "ALLOW_LOCAL_ONLY")
 GREETINGS = ("DEFAULT", "CUSTOM")
@@ -227,3 +229,5 @@ class Request:
     retry_at: datetime | None = None  # UTC; when a failed apply or revert is tried again
     draft: Mapping[str, str] = field(default_factory=dict)  # form values to prefill (phrase, last submit)
     draft_note: str = ""  # what the phrase did not say or we did not understand
+    # asked "for 2 hours" (no start, end as prefilled): the end is this long after the intercept goes on
+    lasts: Duration | None = None

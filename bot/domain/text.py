@@ -66,6 +66,8 @@ def span(request: Request) -> str:
     until = when(request.end_at, request)
     if request.applied_at is not None and request.status in (Status.ACTIVE, Status.REVERTING):
         return f"since {when(request.applied_at, request)}, until {until}"
+    if request.start_at is None and request.lasts is not None:
+        return f"as soon as it is approved, for {request.lasts.words()}"
     if request.start_at is None:
         return f"as soon as it is approved, until {until}"
     return f"from {when(request.start_at, request)} until {until}"

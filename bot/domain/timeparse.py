@@ -105,7 +105,9 @@ from fractions import Fraction
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-__all__ = ["Window", "describe", "end_of_day", "parse_extension", "parse_window"]
+from bot.domain.values import Duration
+
+__all__ = ["Window", "add_duration", "describe", "end_of_day", "parse_extension", "parse_window"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,9 @@ class Window:
     # the other reasonable reading of a phrase that has two ("until 5": 17:00, or 05:00?), never itself
     # with another; None when the phrase has one reading
     other: Window | None = None
+    # "for 2 hours" (a duration and no start): the intercept lasts this long from when it goes on; the end
+    # above is as if it went on now
+    lasts: Duration | None = None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1256,15 +1261,19 @@ def _month(now_l: datetime, months: int) -> _Pair:
     return (None if months == 0 else _at(date(year, month, 1), _MIDNIGHT, zone)), _check_end(end, None, now_l)
 
 
+def _duration_text(match: re.Match[str]) -> str:
+    text = match["d"]
+    if match["next"] and text in ("minute", "hour", "day", "week", "month", "fortnight"):
+        return "1 " + text  # "for the next hour"
+    return text
+
+
 def _duration_from(text: str, base: datetime) -> datetime | None:
     """``base`` + the duration in ``text``; None when ``text`` is not a duration at all."""
     match = _DURATION_RE.fullmatch(text)
     if match is None:
         return None
-    text = match["d"]
-    if match["next"] and text in ("minute", "hour", "day", "week", "month", "fortnight"):
-        text = "1 " + text  # "for the next hour"
-    duration = _parse_duration(text)
+    duration = _parse_duration(_duration_text(match))
     if duration is None:
         return None
     if match["neg"]:
@@ -1400,9 +1409,34 @@ def parse_window(text: str, now: datetime, zone: ZoneInfo) -> Window:
                 first = first or problem
                 continue
             return Window(None, None, problem.message(_excerpt(candidate)))
-        return Window(start, end, None, _other_reading(_normalize(candidate), now_l, (start, end)) if seen else None)
+        text = _normalize(candidate)
+        return Window(start, end, None, _other_reading(text, now_l, (start, end)) if seen else None,
+                      _lasts(text, now_l, end) if start is None else None)
     assert first is not None
     return Window(None, None, first.message(_excerpt(phrase)))
+
+
+def _lasts(text: str, now_l: datetime, end: datetime | None) -> Duration | None:
+    """The duration a phrase is ("for 2 hours", "for the next 3 days"), when its end is that duration from
+    now; None for anything else."""
+    match = _DURATION_RE.fullmatch(text)
+    if match is None or end is None:
+        return None
+    try:
+        with _quiet():
+            parsed = _parse_duration(_duration_text(match))
+    except _Problem:
+        return None
+    if parsed is None or match["neg"]:
+        return None
+    lasts = Duration(parsed.months, parsed.days, parsed.minutes)
+    return lasts if add_duration(now_l, lasts) == end else None
+
+
+def add_duration(base: datetime, lasts: Duration) -> datetime:
+    """``base`` (aware, in the requester's zone) plus ``lasts``: months and days on the calendar, keeping the
+    wall-clock time; minutes elapsed."""
+    return _add_duration(base, _Duration(lasts.days, lasts.minutes, lasts.months))
 
 
 def _reading(text: str, now_l: datetime, flip: int | None) -> tuple[_Pair, int]:

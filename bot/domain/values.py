@@ -173,3 +173,30 @@ class Where:
     room_id: str | None = None
     to_person_id: str | None = None
     to_person_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Duration:
+    """How long an intercept asked "for 2 hours" lasts, from when it goes on: calendar months and days keep
+    the wall-clock time in the requester's zone, minutes are elapsed time."""
+
+    months: int = 0
+    days: int = 0
+    minutes: int = 0
+
+    def to_text(self) -> str:
+        """ "0 0 120": stored in a request's row and form draft."""
+        return f"{self.months} {self.days} {self.minutes}"
+
+    @classmethod
+    def from_text(cls, text: str) -> Duration | None:
+        parts = text.split()
+        if len(parts) != 3 or not all(part.isdigit() for part in parts):
+            return None
+        return cls(*(int(part) for part in parts))
+
+    def words(self) -> str:
+        """ "1 hour 30 minutes", "3 days", "1 month"."""
+        hours, minutes = divmod(self.minutes, 60)
+        parts = [(self.months, "month"), (self.days, "day"), (hours, "hour"), (minutes, "minute")]
+        return " ".join(f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n) or "0 minutes"

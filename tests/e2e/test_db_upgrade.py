@@ -11,12 +11,12 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from bot.adapters.store import SqlStores, migrate
-from bot.adapters.store.rows import detail_of, to_row
+from bot.adapters.store.rows import detail_of
 from bot.adapters.store.schema import audit_table, requests_table
 from bot.domain.model import Status
 from bot.domain.values import Reason
 from tests.e2e.harness import BotProcess, Chat, People, bot_command, http
-from tests.unit.test_migrations import make_legacy
+from tests.unit.test_migrations import baseline_row, make_legacy
 from tests.unit.test_store import request
 
 EARLIER = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ def a_finished_request(stores: SqlStores) -> None:
     """A request of the earlier version that has nothing left to do, as that version wrote it."""
     done = request("earlier", person_id="p-earlier", status=Status.CANCELLED, created_at=EARLIER, updated_at=EARLIER)
     with stores.engine.begin() as tx:
-        tx.execute(insert(requests_table).values(**to_row(done)))
+        tx.execute(insert(requests_table).values(**baseline_row(done)))
         for source, target, reason in ((None, Status.AWAITING_APPROVAL, Reason.REQUESTED),
                                        (Status.AWAITING_APPROVAL, Status.CANCELLED, Reason.CANCELLED)):
             tx.execute(insert(audit_table).values(

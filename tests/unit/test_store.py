@@ -391,7 +391,8 @@ def test_a_database_of_an_earlier_version_keeps_working(database_url: str) -> No
     store = SqlStores.at(database_url)
     migrate.upgrade(store.engine, migrate.BASELINE)  # the tables of the last version before migrations
     with store.engine.begin() as connection:
-        connection.execute(insert(requests_table).values(**to_row(request(status=Status.FORM_SENT))))
+        connection.execute(insert(requests_table).values(**{  # as the last version before migrations wrote it
+            k: v for k, v in to_row(request(status=Status.FORM_SENT)).items() if k != "lasts"}))
         for index in ("start_at", "end_at", "retry_at", "updated_at"):
             connection.exec_driver_sql(f"DROP INDEX ix_intercept_requests_status_{index}")
         connection.exec_driver_sql("CREATE TABLE scheduler_jobs (id VARCHAR(191) PRIMARY KEY)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.model import Status
@@ -78,3 +79,35 @@ def test_only_the_requester_can_swap_the_reading() -> None:
     assert "Meant until Fri 4 Dec 23:59?" in _titles(card)
     world.click(BOB, record, {**_inputs(card), "intent": "other_reading"})
     assert world.requests.get(record.request_id).draft["until.date"] == "2026-12-11"
+
+
+def _submit(world: World, changes: dict[str, str] | None = None) -> str:
+    record, card = _form(world)
+    world.click(ALICE, record, {**_inputs(card), "intent": "submit", **(changes or {})})
+    return record.request_id
+
+
+def test_a_duration_counts_from_when_the_intercept_goes_on_not_from_when_it_was_asked() -> None:
+    world = World()  # Wed 2 Dec 2026, 10:00 in Berlin
+    world.say(ALICE, "intercept me for 2 hours")
+    _, card = _form(world)
+    assert (_inputs(card)["until.date"], _inputs(card)["until.time"]) == ("2026-12-02", "12:00")
+    assert any("For 2 hours from when it goes on" in str(block.get("text", "")) for block in card["body"])
+    request_id = _submit(world)
+    approval = next(m for m in reversed(world.webex.sent) if m["card"] and "Approve" in str(m["card"]))
+    assert "as soon as approved, for 2 hours" in str(approval["card"])
+    world.clock.advance(minutes=45)  # the approver took their time
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    request = world.requests.get(request_id)
+    assert request.status is Status.ACTIVE
+    assert request.end_at == world.clock.now() + timedelta(hours=2)  # 12:45, not 12:00
+
+
+def test_a_duration_whose_end_was_changed_on_the_form_keeps_the_end_chosen() -> None:
+    world = World()
+    world.say(ALICE, "intercept me for 2 hours")
+    request_id = _submit(world, {"until.time": "13:30"})
+    world.clock.advance(minutes=45)
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    assert world.requests.get(request_id).end_at == datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # 13:30 Berlin
+    assert world.requests.get(request_id).lasts is None

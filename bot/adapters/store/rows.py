@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.model import InterceptSettings, Request, Status
-from bot.domain.values import Reason
+from bot.domain.values import Duration, Reason
 
 _SETTINGS_FIELDS = ("requested", "snapshot")
 REQUEST_FIELDS = tuple(f.name for f in fields(Request))
@@ -31,6 +31,8 @@ def detail_of(values: Mapping[str, Any], reason: Reason | None = None) -> dict[s
             value = value.to_stored()
         elif isinstance(value, datetime):
             value = value.astimezone(UTC).isoformat()
+        elif isinstance(value, Duration):
+            value = value.to_text()
         detail[key] = value
     if reason is not None:
         detail[MOVE_REASON] = reason.value
@@ -64,6 +66,8 @@ def to_row_partial(changes: Mapping[str, Any]) -> dict[str, Any]:
             value = Status(value).value
         elif name == "draft":
             value = dict(value)
+        elif name == "lasts":
+            value = value.to_text() if isinstance(value, Duration) else None
         row[name] = value
     return row
 
@@ -78,4 +82,5 @@ def from_row(row: Mapping[Any, Any], prefix: str = "") -> Request:
             raw = json.loads(raw)
         values[name] = InterceptSettings.from_api(raw) if raw is not None else None
     values["draft"] = dict(values["draft"] or {})
+    values["lasts"] = Duration.from_text(values["lasts"]) if values["lasts"] else None
     return Request(**values)

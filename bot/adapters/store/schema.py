@@ -99,6 +99,7 @@ requests_table = Table(
     Column("retry_at", UTCDateTime()),
     Column("draft", JSON()),
     Column("draft_note", Text(), nullable=False, default=""),
+    Column("lasts", String(40)),  # bot.domain.values.Duration.to_text()
 )
 # what is due is found by status and time (bot.domain.schedule): one index per time a rule reads
 DUE_INDEXES = tuple(Index(f"ix_intercept_requests_status_{name}", requests_table.c.status, requests_table.c[name])

@@ -41,6 +41,10 @@ class Requesting:
         if wav is not None:
             values[form.GREETING] = "CUSTOM"
         note = window.problem or ("" if window.end else "Choose when the intercept should end.")
+        if window.lasts is not None and window.end is not None:
+            values.update(form.lasts_values(window.lasts, window.end, zone))
+            note = note or (f"For {window.lasts.words()} from when it goes on: the end shown is as if it went on "
+                            "now. Change the end to make it fixed.")
         if window.other is not None and window.other.end is not None:
             values.update(form.other_values(window.other.start, window.other.end, zone))
             note = (f'"{said.command.rest.strip()}" can be read two ways: the form has the likelier one, and the '
@@ -93,9 +97,10 @@ class Requesting:
             current = replace(current, file_name=request.greeting_file)
         submission = form.read_submission(click.action.inputs, now=now, zone=ZoneInfo(request.zone),
                                           max_days=self.core.policy.max_days, current=current)
+        draft = {**form.carried(request.draft), **submission.values}
         if submission.valid is None:
             if self.core.requests.change(request.id, Status.FORM_SENT, now=now,
-                                         changes={"draft": submission.values, "draft_note": ""}) is None:
+                                         changes={"draft": draft, "draft_note": ""}) is None:
                 return None
             self.core.outbox.withdraw_all(request.id, CardKind.FORM)
             return self._form(request, submission.values, submission.errors, "", current)
@@ -106,7 +111,8 @@ class Requesting:
             request.id, Status.FORM_SENT, Status.AWAITING_APPROVAL, now=now, actor_id=click.action.person_id,
             reason=Reason.FORM_SUBMITTED, changes={
                 "requested": valid.settings, "start_at": valid.start_at, "end_at": valid.end_at,
-                "reason": valid.reason, "draft": submission.values, "draft_note": ""})
+                "reason": valid.reason, "draft": draft, "draft_note": "",
+                "lasts": form.lasts_kept(request.draft, submission.values)})
         if moved is not None:
             self.core.outbox.withdraw_all(request.id, CardKind.FORM)
             self.approval.ask(moved)
