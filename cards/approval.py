@@ -25,9 +25,9 @@ def settings_facts(settings: InterceptSettings) -> list[tuple[str, str]]:
         extras.append("to voicemail" if settings.voicemail_enabled else "no voicemail")
         extras.append("custom greeting" if settings.greeting == "CUSTOM" else "default greeting")
         if settings.new_number_enabled:
-            extras.append(f"announces {settings.new_number_destination}")
+            extras.append(f"callers hear the new number {settings.new_number_destination}")
         if settings.zero_transfer_enabled:
-            extras.append(f"0 transfers to {settings.zero_transfer_destination}")
+            extras.append(f"callers who press 0 go to {settings.zero_transfer_destination}")
     outgoing = "all intercepted" if settings.outgoing_type == "INTERCEPT_ALL" else "local calls only"
     if settings.outgoing_transfer_enabled:
         outgoing += f", transferred to {settings.outgoing_destination}"
@@ -35,7 +35,8 @@ def settings_facts(settings: InterceptSettings) -> list[tuple[str, str]]:
 
 
 def window_text(request: Request, zone: ZoneInfo) -> str:
-    begun = request.start_at or request.applied_at
+    # approved "as soon as approved": it began (or begins) when it was approved
+    begun = request.start_at or request.applied_at or (request.decided_at if request.status.approved else None)
     start = describe(begun.astimezone(zone)) if begun else "as soon as approved"
     end = describe(request.end_at.astimezone(zone)) if request.end_at else "(no end)"
     if request.lasts is not None and begun is None:  # "for 2 hours": the end moves with the start

@@ -143,7 +143,15 @@ class Status(enum.StrEnum):
     def label(self) -> str:
         return _LABELS[self]
 
+    @property
+    def approved(self) -> bool:
+        """Approved, whatever happened since."""
+        return self in APPROVED_STATES
 
+
+APPROVED_STATES = frozenset(
+    {Status.APPROVED, Status.APPLYING, Status.ACTIVE, Status.REVERTING, Status.REVERTED, Status.REPLACED}
+)
 FINAL_STATES = frozenset(
     {Status.REVERTED, Status.REPLACED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED, Status.FAILED}
 )

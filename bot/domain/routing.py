@@ -105,8 +105,8 @@ def not_their_own(click: Clicked) -> str | None:
 def form_open(click: Clicked) -> str | None:
     if click.record.live and click.subject.status is Status.FORM_SENT:
         return None
-    return (f"This form is no longer in use: your request is {click.subject.status.label}. Say `status` to see where "
-            "things stand.")
+    return (f"This form is no longer in use because your request is {click.subject.status.label}, and `status` "
+            "shows where things stand.")
 
 
 def intercept_on(click: Clicked) -> str | None:
@@ -117,7 +117,7 @@ def intercept_on(click: Clicked) -> str | None:
 def reminder_unused(click: Clicked) -> str | None:
     if click.record.live:
         return None
-    return "You have used this reminder already: say `status` to see where your intercept stands."
+    return "You have used this reminder already, and `status` shows where your intercept stands."
 
 
 Handler = Callable[[Flows, Clicked], Replies]

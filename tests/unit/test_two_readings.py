@@ -111,3 +111,25 @@ def test_a_duration_whose_end_was_changed_on_the_form_keeps_the_end_chosen() -> 
     world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
     assert world.requests.get(request_id).end_at == datetime(2026, 12, 2, 12, 30, tzinfo=UTC)  # 13:30 Berlin
     assert world.requests.get(request_id).lasts is None
+
+
+def test_a_form_that_replaces_an_earlier_one_says_so() -> None:
+    world = World()
+    world.say(ALICE, "intercept me until Friday")
+    first, card = _form(world)
+    assert "replaces" not in str(card["body"])
+    world.say(ALICE, "intercept me until Monday")
+    second, card = _form(world)
+    assert second.request_id != first.request_id
+    assert any("This form replaces the one I sent you before" in str(b.get("text", "")) for b in card["body"])
+
+
+def test_the_approval_card_says_what_callers_hear_and_the_result_says_when_it_began() -> None:
+    world = World()
+    request_id = world.request_and_approve(**{"incoming.announcements.zeroTransfer.enabled": "true",
+                                              "incoming.announcements.zeroTransfer.destination": "+4930123456"})
+    cards = [str(m["card"]).replace("\\", "") for m in world.webex.sent if m["card"]]  # markdown escapes off
+    assert any("callers who press 0 go to +4930123456" in card for card in cards)
+    result = next(card for card in reversed(cards) if "approved by bob" in card.lower())
+    assert "as soon as approved" not in result and "Wed 2 Dec 10:00 Europe/Berlin →" in result
+    assert world.status(request_id) is Status.ACTIVE

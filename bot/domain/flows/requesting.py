@@ -51,10 +51,14 @@ class Requesting:
                     "button below offers the other.")
         if window.end is not None and window.end - now > timedelta(days=self.core.policy.max_days):
             note = f"That end is more than {self.core.policy.max_days} days away: choose an earlier one."
+        replaced = False
         for old in self.core.requests.for_person(person.id, [Status.FORM_SENT]):
             if self.core.requests.move(old.id, Status.FORM_SENT, Status.CANCELLED, now=now,
                                        reason=Reason.FORM_REPLACED):
                 self.core.outbox.withdraw_all(old.id, CardKind.FORM)
+                replaced = True
+        if replaced:  # its card is gone from the conversation: say why
+            note = " ".join(part for part in (note, "This form replaces the one I sent you before.") if part)
         request = Request(
             id=uuid.uuid4().hex, person_id=person.id, person_email=person.email,
             person_name=person.display_name, zone=zone.key, room_id=said.private.room_id or "",
