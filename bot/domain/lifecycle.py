@@ -93,25 +93,26 @@ class Lifecycle:
             # attempt already did, and does not do it twice.
             current = current or self.webex.get_intercept(request.person_id)
             self._upload_greeting(request, now)
-            tracking, note = None, AS_THEY_WERE
+            tracking, note, went_on = None, AS_THEY_WERE, min(now, request.updated_at)
             if requested.differences(current):
-                tracking, note = self.webex.put_intercept(request.person_id, requested), ""
+                tracking, note, went_on = self.webex.put_intercept(request.person_id, requested), "", now
                 self._verify(request.person_id, requested, "the settings did not take")
         except WebexError as error:
             self._apply_failed(request, error, now)
             return
         applied = Happened(AuditEvent.APPLIED, note, {"before": current, "after": requested}, tracking)
-        changes: dict[str, object] = {"applied_at": now, "attempts": 0, "retry_at": None, "error": ""}
-        if (end := self._end_counted_from(request, now)) is not None:
-            changes["end_at"] = end  # "for 2 hours": from now, not from when it was asked
+        changes: dict[str, object] = {"applied_at": went_on, "attempts": 0, "retry_at": None, "error": ""}
+        if (end := self._end_counted_from(request, went_on)) is not None:
+            changes["end_at"] = end  # "for 2 hours": from when it went on, not from when it was asked
         if self.requests.move(request.id, Status.APPLYING, Status.ACTIVE, now=now, reason=Reason.ON,
                               changes=changes, happened=applied) is None:
             self.audit.record(request, applied, now=now)  # it happened in Webex all the same
 
     @staticmethod
     def _end_counted_from(request: Request, now: datetime) -> datetime | None:
-        """The end of an intercept asked "for 2 hours", counted from ``now`` (it goes on); None when it was
-        asked with an end, or that end is later."""
+        """The end of an intercept asked "for 2 hours", counted from ``now`` (when it went on: found on
+        already by an apply resumed after a crash, it went on after the request was last written, not when
+        the bot came back); None when it was asked with an end, or that end is later."""
         if request.lasts is None or request.start_at is not None:
             return None
         end = add_duration(now.astimezone(ZoneInfo(request.zone)), request.lasts).astimezone(UTC)

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain.model import Status
 from bot.domain.values import CardKind
-from tests.unit.fakes import ALICE, BOB, World
+from tests.unit.fakes import ALICE, BOB, World, transient
 
 
 def _inputs(card: dict[str, Any]) -> dict[str, str]:
@@ -101,6 +101,23 @@ def test_a_duration_counts_from_when_the_intercept_goes_on_not_from_when_it_was_
     request = world.requests.get(request_id)
     assert request.status is Status.ACTIVE
     assert request.end_at == world.clock.now() + timedelta(hours=2)  # 12:45, not 12:00
+
+
+def test_a_duration_resumed_after_a_crash_counts_from_when_the_put_went_through_not_from_the_restart() -> None:
+    world = World()
+    world.say(ALICE, "intercept me for 2 hours")
+    request_id = _submit(world)
+    approved_at = world.clock.now()
+    world.webex.faults["get"] = [None, transient()]  # the PUT took; its check did not come back
+    world.click(BOB, world.live_card("approval", Status.AWAITING_APPROVAL), {"intent": "approve"})
+    assert world.status(request_id) is Status.APPLYING and len(world.webex.puts) == 1
+    world.clock.advance(hours=3)  # the bot was down meanwhile
+    world.service.sweep()
+    request = world.requests.get(request_id)
+    assert request is not None and request.end_at == approved_at + timedelta(hours=2)  # not 3 hours from now
+    world.service.sweep()
+    assert world.status(request_id) is Status.REVERTED
+    assert len(world.webex.puts) == 2  # on once (found on when resumed), back once
 
 
 def test_a_duration_whose_end_was_changed_on_the_form_keeps_the_end_chosen() -> None:
