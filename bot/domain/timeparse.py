@@ -107,7 +107,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.values import Duration
 
-__all__ = ["Window", "add_duration", "describe", "end_of_day", "parse_extension", "parse_window"]
+__all__ = ["Window", "add_duration", "describe", "end_of_day", "parse_extension", "parse_window", "time_phrase"]
 
 
 @dataclass(frozen=True)
@@ -320,9 +320,15 @@ _TIME_WORDS = (set(_WEEKDAYS) | set(_MONTHS) | {
 }) - {"may", "sat", "sun", "mar", "wed"}  # fmt: skip
 
 
-def _looks_like_time(remark: str) -> bool:
-    words = re.findall(r"[a-z0-9']+", remark.lower().replace("’", "'"))
-    return any(word in _TIME_WORDS or re.search("[0-9]", word) for word in words)
+_WORDS_RE = re.compile(r"[a-z0-9']+")
+
+
+def _last_time_word(text: str) -> int:
+    """Where the last word of ``text`` that belongs to a time starts (-1: none does)."""
+    for word in reversed(list(_WORDS_RE.finditer(text.lower().replace("’", "'")))):
+        if word[0] in _TIME_WORDS or any(c.isdigit() for c in word[0]):
+            return word.start()
+    return -1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -336,7 +342,7 @@ _LEAD_RE = re.compile(
 )
 # trailing punctuation, emoticons and emoji
 _EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff\ufe0f"
-_TRAIL_RE = re.compile(rf"(?:[\s.!?…,;:]|[:;]-?[)(dp]|[{_EMOJI}])+$", re.IGNORECASE)
+_TRAIL_RE = re.compile(rf"(?:[\s.!?…,;:]|[:;]-?[)(dp]|[{_EMOJI}])$", re.IGNORECASE)  # one, at the end
 _CUT_RE = re.compile(
     r"\s*[,;(]\s*|\s+[-–—]\s+|\s+(?=(?:because|cause|cos|coz|since|as|so|while|when|i|i'm|i’m|im|i've|i'll"
     r"|i'd|we|we're|my|our|thanks|thank|thx|ty|please|pls|plz|cheers)(?![\w'’]))",
@@ -344,23 +350,36 @@ _CUT_RE = re.compile(
 )
 
 
+def _without_trail(phrase: str) -> str:
+    """``phrase`` without trailing punctuation, emoticons and emoji, taken off one at a time from the end (a
+    pattern anchored at the end would be tried from every position: quadratic on ":-(:-(:-(...x")."""
+    while (trail := _TRAIL_RE.search(phrase, max(0, len(phrase) - 3))) is not None:
+        phrase = phrase[: trail.start()]
+    return phrase
+
+
 def _clean(text: str) -> str:
     phrase = " ".join(text.split())
     while (match := _LEAD_RE.match(phrase)) is not None and match.end() > 0:
         phrase = phrase[match.end() :]
-    trail = _TRAIL_RE.search(phrase)
-    if trail is not None and re.search(r"(?<![0-9])[0-9]{1,2}\.[0-9]{1,2}\.$", phrase[: trail.start() + 1]):
-        return phrase[: trail.start() + 1]  # "until 3.12.": the last dot is the date's
-    return _TRAIL_RE.sub("", phrase).strip()
+    kept = _without_trail(phrase)
+    if len(kept) < len(phrase) and re.search(r"(?<![0-9])[0-9]{1,2}\.[0-9]{1,2}$", kept) and phrase[len(kept)] == ".":
+        return kept + "."  # "until 3.12.": the last dot is the date's
+    return kept.strip()
+
+
+_LONGEST_TIME = 100  # characters: a time phrase with a remark after it is cut within these
 
 
 def _candidates(phrase: str) -> Iterator[str]:
-    """The whole phrase, then shorter heads without a trailing remark (longest first)."""
+    """The whole phrase, then shorter heads without a trailing remark (longest first). A head is at most
+    `_LONGEST_TIME` long ("from Monday 14 December 9am until Friday 18 December 5pm" is 56): a remark made
+    of many short pieces ("until Friday, a, a, a, ...") is not read once for each piece."""
     yield phrase
-    seen = {phrase}
-    for cut in reversed(list(_CUT_RE.finditer(phrase))):
-        head = _TRAIL_RE.sub("", phrase[: cut.start()]).strip()
-        if head and head not in seen and not _looks_like_time(phrase[cut.end() :]):
+    seen, last_time_word = {phrase}, _last_time_word(phrase)
+    for cut in reversed(list(_CUT_RE.finditer(phrase, 0, _LONGEST_TIME))):
+        head = _without_trail(phrase[: cut.start()]).strip()
+        if head and head not in seen and cut.end() > last_time_word:  # the remark after it has no time word
             seen.add(head)
             yield head
 
@@ -405,6 +424,10 @@ def _words_to_clock(text: str) -> str:
     return _PAST_TO_RE.sub(_past_to, text)
 
 
+_AND_DAYS_RE = re.compile(
+    rf"^(?P<a>today|tomorrow|(?:(?:this|next|on) )?(?:{_WD})) and (?P<b>tomorrow|(?:next )?(?:{_WD}))$")
+
+
 def _normalize(phrase: str) -> str:
     text = re.sub(r"[,()\[\]]", " ", phrase.lower().replace("’", "'").replace("‘", "'"))
     text = re.sub(r"([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})t(?=[0-9])", r"\1 ", text)
@@ -415,6 +438,10 @@ def _normalize(phrase: str) -> str:
     # "13-15 july"); inside a date ("12-03-2026", "2026-12-03") it stays
     text = re.sub(r"(?:(?<=[a-z.])|(?<=:[0-9]{2}))([-–—])(?=\S)|(?<=\S)([-–—])(?=[a-z])", r" \1\2 ", text)
     text = re.sub(r"(?<![0-9./-])([0-9]{1,2})([-–—])(?=[0-9]{1,2}(?![0-9./-]))", r"\1 \2 ", text)
+    # and so is one between two numeric dates ("12/21-12/23")
+    text = re.sub(r"\b([0-9]{1,2}[/.][0-9]{1,2}\.?)([-–—])(?=[0-9]{1,2}[/.][0-9]{1,2}(?![0-9]))", r"\1 \2 ", text)
+    # two days joined by "and" are both meant: "today and tomorrow", "monday and tuesday"
+    text = _AND_DAYS_RE.sub(r"from \g<a> to \g<b>", " ".join(text.split()))
     return " ".join(text.split())
 
 
@@ -1400,20 +1427,48 @@ def parse_window(text: str, now: datetime, zone: ZoneInfo) -> Window:
     phrase = _clean(text)
     if not phrase:
         return Window(None, None, None)
-    first: _Problem | None = None
+    # the first problem that is not "unreadable" ("31 June does not exist") is the answer unless a shorter
+    # head reads: "for 90 minutes, hold my calls" is not "90 is not a valid time of day"
+    first: tuple[_Problem, str] | None = None
     for candidate in _candidates(phrase):
         try:
             (start, end), seen = _reading(_normalize(candidate), now_l, flip=None)
         except _Problem as problem:
-            if problem.unreadable:
-                first = first or problem
-                continue
-            return Window(None, None, problem.message(_excerpt(candidate)))
+            if first is None or (first[0].unreadable and not problem.unreadable):
+                first = problem, candidate
+            continue
         text = _normalize(candidate)
         return Window(start, end, None, _other_reading(text, now_l, (start, end)) if seen else None,
                       _lasts(text, now_l, end) if start is None else None)
     assert first is not None
-    return Window(None, None, first.message(_excerpt(phrase)))
+    found, candidate = first
+    return Window(None, None, found.message(_excerpt(phrase if found.unreadable else candidate)))
+
+
+# Whether a phrase reads hardly depends on when: it reads at one of two moments half a year apart ("Dec 21 to
+# Jan 4" is a start in the past on 3 January)
+_READ_AT = (datetime(2000, 1, 3, 12, 0, tzinfo=ZoneInfo("UTC")), datetime(2000, 7, 3, 12, 0, tzinfo=ZoneInfo("UTC")))
+
+
+def time_phrase(text: str) -> tuple[str, bool]:
+    """The part of ``text`` read as a time ("until Friday" of "until Friday, thanks") at any moment, and
+    whether it reads without a problem; a phrase with one ("until 31 June", "on next week": start or end?)
+    comes with False, for the form to say what is wrong; ("", False) when nothing reads ("vacation")."""
+    if len(" ".join(text.split())) > _MAX_PHRASE or not (phrase := _clean(text)):
+        return "", False
+    invalid = ""
+    for candidate in _candidates(phrase):
+        for moment in _READ_AT:
+            try:
+                with _quiet():
+                    _parse_phrase(_normalize(candidate), moment)
+            except _Problem as problem:
+                if problem.unreadable:
+                    break
+                invalid = invalid or candidate
+                continue
+            return candidate, True
+    return invalid, False
 
 
 def _lasts(text: str, now_l: datetime, end: datetime | None) -> Duration | None:

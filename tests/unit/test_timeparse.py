@@ -634,3 +634,25 @@ def test_a_phrase_too_long_to_be_a_time_is_refused_whole(filler: str, expected: 
     for window in (parse_window(hostile, now, ZoneInfo(BER)), parse_extension(hostile, now, now, ZoneInfo(BER))):
         assert window.end is None and window.problem is not None and expected in window.problem
     assert parse_window("until Friday" + " " * 400, now, ZoneInfo(BER)).end is not None  # spaces are not text
+
+
+@pytest.mark.parametrize(("phrase", "start", "end"), [
+    ("today and tomorrow", None, "2025-11-28 23:59"),  # B_THU is Thursday 27 Nov 2025, 10:00
+    ("Monday and Tuesday", "2025-12-01 00:00", "2025-12-02 23:59"),
+    ("24/12-26/12", "2025-12-24 00:00", "2025-12-26 23:59"),
+    ("for 90 minutes, hold my calls", None, "2025-11-27 11:30"),  # not "90 is not a valid time of day"
+    ("until Friday :-) !!", None, "2025-11-28 23:59"),
+    ("until 28.11.", None, "2025-11-28 23:59"),  # the last dot is the date's
+])
+def test_two_days_joined_by_and_numeric_date_ranges_and_remarks_after_the_time(phrase: str, start: str | None,
+                                                                               end: str) -> None:
+    window = parse_window(phrase, at(BER, B_THU), ZoneInfo(BER))
+    assert_same(window.start, BER, start)
+    assert_same(window.end, BER, end)
+
+
+def test_a_remark_that_names_a_time_is_not_cut_off_and_a_bad_date_is_still_said_to_be_bad() -> None:
+    now = at(BER, B_THU)
+    assert "no 31 June" in (parse_window("until 31 June, thanks", now, ZoneInfo(BER)).problem or "")
+    # the shorter head "until 5pm" would drop the day: the remark has a time word, so it is not cut
+    assert_same(parse_window("until 5pm, on Friday afternoon", now, ZoneInfo(BER)).end, BER, "2025-11-28 17:00")
