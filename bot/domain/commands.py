@@ -1,11 +1,14 @@
 """What a chat message asks for: the command word and the rest of the sentence.
 
 People do not type commands, they type sentences: "can you cancel my intercept?", "when does my intercept
-end?", "I'm back, please end my intercept", "end it at 5pm". The intent is read in a fixed order, each step
-a small pattern, so that a sentence about an intercept that is on never opens a new request form:
+end?", "I'm back, please end my intercept", "end it at 5pm", "OOO till Monday". The intent is read in a fixed
+order, each step a small pattern, so that a sentence about an intercept that is on never opens a new request
+form:
 
-help → pending / active → extend → cancel (or, with a time after it, a new end) → status → intercept →
-how-to questions (help) → other questions (status) → a change named later in the sentence, unless negated.
+help (also "what can you do?") → pending / active → extend → cancel (or, with a time after it, a new end) →
+status → "change my intercept to end at 5pm" → intercept, asked for or said as being away (`bot.domain.intent`;
+never when the sentence says not to) → how-to questions (help) → other questions (status) → a change named
+later in the sentence, unless negated.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from bot.domain import intent
 
 
 class Kind(enum.StrEnum):
@@ -33,6 +38,7 @@ class Kind(enum.StrEnum):
 class Command:
     kind: Kind
     rest: str = ""  # for INTERCEPT, EXTEND and END_AT: the time phrase ("until Friday")
+    destination: str = ""  # for INTERCEPT: the number the sentence sends calls to ("+49301234567", "3101")
 
 
 _F = re.IGNORECASE | re.DOTALL
@@ -48,14 +54,16 @@ _POLITE = re.compile(
 _EXTEND_AT_START = re.compile(r"^(?:extend|prolong|lengthen)\b", _F)
 _EXTEND_ANYWHERE = re.compile(rf"\b(?:extend|prolong|lengthen)\s+(?:{_OBJECT})", _F)
 _EXTEND_OBJECT = re.compile(rf"^(?:extend|prolong|lengthen)(?:\s+(?:{_OBJECT}))?[\s,:;.!-]*", _F)
-_OFF = r"(?:cancel|stop|end|finish|terminate|turn\s+off|switch\s+off|disable|remove|undo|revert|lift)"
+_OFF = (r"(?:cancel|stop|end|finish|terminate|turn\s+off|switch\s+off|disable|remove|undo|revert|lift|withdraw"
+        r"|retract|kill|scrap|abort|call\s+off|take\s+(?:me\s+)?off(?=\s+(?:the\s+|my\s+)?intercept))")
 # "cancel", "end now", "stop intercepting me", "turn off my intercept" (not "end of day")
 _OFF_AT_START = re.compile(rf"^{_OFF}\b(?!\s+of\b)(?:\s+(?:{_OBJECT}))?", _F)
 # "I'm back, please end my intercept", "can you cancel my intercept?"
 _OFF_ANYWHERE = re.compile(rf"\b{_OFF}\s+(?:{_OBJECT})", _F)
 _STATUS = re.compile(
     r"^(?:(?:what'?s|what\s+is|show(?:\s+me)?|check|get|give\s+me|my|the)\s+(?:(?:my|the)\s+)?)?status\b"
-    r"|\bstatus\s+of\b|\bmy\s+status\b",
+    r"|\bstatus\s+of\b|\bmy\s+status\b|^(?:show|list|display|view|see)\s+(?:me\s+)?(?:my|the)\s+(?:call\s+)?"
+    r"(?:intercepts?|requests?)\b|\b(?:news|updates?|progress)\s+(?:on|about|with|for)\s+(?:my|the)\b",
     _F,
 )
 # a question: about the intercept ("is my intercept still on", "did you cancel my intercept?") it
@@ -67,16 +75,25 @@ _HOW = re.compile(r"^(?:how\s+(?:do|can|could|should|would|to)\b|(?:can|could|ma
 _NEGATED = re.compile(r"\b(?:don'?t|do\s+not|doesn'?t|never|not|no\s+need\s+to|won'?t)\b[^,.;!?]*$", _F)
 _INTERCEPT_ME = re.compile(r"\bintercept(?:ion)?\s+(?:me|my\s+(?:phone|line|calls|number|extension))\b"
                            r"[\s,:;.!-]*(?P<rest>.*)", _F)
-_INTERCEPT = re.compile(r"\bintercept(?:ion)?\b[\s,:;.!-]*(?P<rest>.*)", _F)
+_INTERCEPT = re.compile(r"\bintercept(?:ed|ing|ion)?\b[\s,:;.!-]*(?P<rest>.*)", _F)
 # asking for one without a time: "intercept", "turn on my intercept", "I need an intercept"
 _ENABLE = re.compile(r"^intercept|\b(?:turn\s+on|switch\s+on|put\s+on|enable|start|activate|set\s+up|need"
                      r"|want|like|get|request|ask\s+for)\b", _F)
+_UNTIL_SOMETHING = re.compile(r"\b(?:until|till|til)\b.+", _F)
 _NOW = re.compile(r"^(?:(?:right\s+)?now|immediately|asap|at\s+once|straight\s+away|right\s+away)?\b", _F)
 _SIMPLE = (
     (Kind.PENDING, re.compile(r"^(?:show\s+|list\s+)?(?:the\s+)?pending\b", _F)),
     (Kind.ACTIVE, re.compile(r"^(?:show\s+|list\s+)?(?:the\s+)?active\b", _F)),
 )
 _HELP = re.compile(r"^(?:help\b.*|\?+|(?:hi|hello|hey|hallo|good\s+\w+)(?:\s+\w+)?[\s!.?]*)$", _F)
+# asking what the bot does or how to use it: "what can you do?", "how does this work?", "what is call intercept?"
+_ABOUT = re.compile(
+    r"^(?:what\s+can\s+(?:you|i|this(?:\s+bot)?)\s+do|how\s+does\s+(?:this|it|the\s+bot|this\s+bot|intercept)"
+    r"\s+work|what\s+(?:is|are)\s+(?:a\s+|an\s+)?(?:call\s+)?intercepts?\s*\??$|what\s+(?:does|do)\s+(?:this|the"
+    r"|you)(?:\s+bot)?\s+do|(?:what\s+(?:are\s+)?(?:the\s+|your\s+)?)?commands\b|what\s+(?:commands|phrases"
+    r"|(?:time\s+)?formats|words)\b|explain\b|how\s+(?:do\s+i\s+|to\s+)use\b|usage\b|instructions\b|manual\b)",
+    _F,
+)
 _LEADING_JUNK = re.compile(r"^[\s@,:;.!-]+")
 _GREETING = re.compile(r"^(?:hi|hello|hey|hallo|good\s+(?:morning|afternoon|evening))\b[\s,!.:-]*", _F)
 _WEEKDAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
@@ -86,6 +103,12 @@ _TIME_HINT = re.compile(
     rf"|afternoon|evening|night|eod|end\s+of|next|{_WEEKDAY}"
     r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|january|february|march|april|june|july|august"
     r"|september|october|november|december)\b",
+    _F,
+)
+# "change my intercept to end at noon", "shorten my intercept so it ends today at 6pm"
+_ENDS = re.compile(
+    rf"\b(?:change|set|move|shorten|make|update|adjust|have|let)\s+(?:{_OBJECT})\s+(?:so\s+(?:that\s+)?(?:it\s+)?"
+    r"|to\s+)?(?:ends?|finish(?:es)?|stops?)\b",
     _F,
 )
 # after "end it": a new end starts like a time ("at 5pm", "tomorrow", "on Friday", "in 2 hours"); "for
@@ -129,10 +152,12 @@ def _read(words: str) -> Command:
         return Command(Kind.UNKNOWN)  # e.g. a file sent on its own
     if _HELP.match(words):
         return Command(Kind.HELP)
-    words = _GREETING.sub("", words, count=1).strip()  # "Hi, intercept me until Friday"
+    words = _GREETING.sub("", intent.fixed(words), count=1).strip()  # "Hi, intercept me until Friday"
     if not words:
         return Command(Kind.HELP)
     sentence = _POLITE.sub("", words).strip() or words
+    if _ABOUT.match(sentence):
+        return Command(Kind.HELP)
     for kind, pattern in _SIMPLE:
         if pattern.search(sentence):
             return Command(kind)
@@ -142,14 +167,13 @@ def _read(words: str) -> Command:
         return _off(sentence, off)
     if _STATUS.search(sentence):
         return Command(Kind.STATUS)
-    request = _INTERCEPT_ME.search(sentence)
-    if request is not None and request["rest"].strip(" ?.!"):
-        return Command(Kind.INTERCEPT, request["rest"].strip())
+    if (ends := _ENDS.search(sentence)) is not None and _NEW_END.match(rest := sentence[ends.end():].strip()):
+        return Command(Kind.END_AT, rest)  # "change my intercept to end at noon"
     change = _EXTEND_ANYWHERE.search(sentence) or _OFF_ANYWHERE.search(sentence)
-    wanted = request or _INTERCEPT.search(sentence)
-    if change is None and wanted is not None and not re.match(_ASK, sentence, _F) \
-            and (_TIME_HINT.search(wanted["rest"]) or _ENABLE.search(sentence)):
-        return Command(Kind.INTERCEPT, wanted["rest"].strip())  # "I'd like an intercept until Friday"
+    me = _INTERCEPT_ME.search(sentence)  # "is it possible to intercept me until Friday?" asks for one
+    if ((me is not None and me["rest"].strip(" ?.!")) or (change is None and not re.match(_ASK, sentence, _F))) \
+            and (request := _request(words, sentence)) is not None:
+        return request
     if _HOW.match(sentence):
         return Command(Kind.HELP)
     if _QUESTION.search(sentence):
@@ -157,6 +181,26 @@ def _read(words: str) -> Command:
     if change is not None and not _NEGATED.search(sentence[:change.start()]):
         return _extend(sentence[change.start():]) if _EXTEND_AT_START.match(change[0]) else _off(sentence, change)
     return Command(Kind.UNKNOWN, words)
+
+
+def _request(words: str, sentence: str) -> Command | None:
+    """An intercept asked for: "intercept me until Friday", "I'd like an intercept until Friday", "OOO till
+    Monday", "please forward my calls to +49 30 1234567 until Friday"; None when `words` (the sentence
+    before the polite words were taken off: "no need to ...") says not to."""
+    if intent.refused(words):
+        return None
+    number, without = intent.destination(sentence)
+    asked = _INTERCEPT_ME.search(without) or _INTERCEPT.search(without)
+    after = asked["rest"].strip() if asked is not None else ""
+    found = intent.time_part(after) or intent.time_part(without)
+    if asked is not None and (found or number or asked.start() == 0 or _INTERCEPT_ME.search(without)
+                              or _TIME_HINT.search(after) or _ENABLE.search(sentence)):
+        return Command(Kind.INTERCEPT, found or after, number)
+    if (number and intent.forwards(sentence)) or (found and intent.away(sentence)):
+        return Command(Kind.INTERCEPT, found, number)  # "I'm on vacation next week", "forward my calls to ..."
+    if intent.away(sentence) and (until := _UNTIL_SOMETHING.search(without)) is not None:
+        return Command(Kind.INTERCEPT, until[0])  # "OOO until I'm back": the form says what it did not read
+    return None
 
 
 def _extend(tail: str) -> Command:
@@ -170,7 +214,8 @@ def _off(sentence: str, off: re.Match[str]) -> Command:
     after = sentence[off.end():]
     if re.match(r"\s*[,;(]", after):
         return Command(Kind.CANCEL)  # "cancel it, I'm back today": a remark, not a time
-    after = re.sub(r"^[\s:.!-]*(?:intercepting(?:\s+me)?\b|me\b)?[\s,:;.!-]*", "", after, flags=_F)
+    after = re.sub(r"^[\s:.!-]*(?:intercepting(?:\s+me)?\b|me\b|my\s+(?:calls|phone|line)\b)?[\s,:;.!-]*", "",
+                   after, flags=_F)
     now = _NOW.match(after)
     if now is not None and now.group():
         return Command(Kind.CANCEL)  # "end it now, I'm back at work tomorrow"

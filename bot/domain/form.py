@@ -75,6 +75,12 @@ def settings_values(settings: InterceptSettings) -> dict[str, str]:
     return values
 
 
+def destination_values(number: str) -> dict[str, str]:
+    """A number the requester's calls should go to: callers hear it, and those who press 0 go to it."""
+    return {NEW_NUMBER_ENABLED: "true", NEW_NUMBER_DESTINATION: number,
+            ZERO_TRANSFER_ENABLED: "true", ZERO_TRANSFER_DESTINATION: number}
+
+
 def window_values(start: datetime | None, end: datetime | None, zone: ZoneInfo) -> dict[str, str]:
     """The form's date and time values for a window, read in `zone`."""
     values = {FROM_DATE: "", FROM_TIME: "", UNTIL_DATE: "", UNTIL_TIME: ""}

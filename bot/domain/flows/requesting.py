@@ -35,22 +35,9 @@ class Requesting:
         taken = self._greeting_from(said.message, current) if said.message.files else None
         problems = (taken,) if isinstance(taken, Reply) else ()
         wav = taken if isinstance(taken, tuple) else None
-        window = parse_window(said.command.rest, now, zone)
-        values = {**form.settings_values(current.with_enabled(True)),
-                  **form.window_values(window.start, window.end, zone), form.REASON: ""}
+        values, note = self._prefill(said, current, zone)
         if wav is not None:
             values[form.GREETING] = "CUSTOM"
-        note = window.problem or ("" if window.end else "Choose when the intercept should end.")
-        if window.lasts is not None and window.end is not None:
-            values.update(form.lasts_values(window.lasts, window.end, zone))
-            note = note or (f"For {window.lasts.words()} from when it goes on: the end shown is as if it went on "
-                            "now. Change the end to make it fixed.")
-        if window.other is not None and window.other.end is not None:
-            values.update(form.other_values(window.other.start, window.other.end, zone))
-            note = (f'"{said.command.rest.strip()}" can be read two ways: the form has the likelier one, and the '
-                    "button below offers the other.")
-        if window.end is not None and window.end - now > timedelta(days=self.core.policy.max_days):
-            note = f"That end is more than {self.core.policy.max_days} days away: choose an earlier one."
         replaced = False
         for old in self.core.requests.for_person(person.id, [Status.FORM_SENT]):
             if self.core.requests.move(old.id, Status.FORM_SENT, Status.CANCELLED, now=now,
@@ -68,6 +55,30 @@ class Requesting:
         if wav is not None:
             self.core.stores.greetings.save(request.id, *wav)
         return (*problems, self._form(request, values, {}, note, current))
+
+    def _prefill(self, said: Said, current: InterceptSettings, zone: ZoneInfo) -> tuple[dict[str, str], str]:
+        """The form's values from the sentence (its window, where it sends calls) and the person's settings,
+        and the note that says what the sentence did not make clear."""
+        now, rest = self.core.clock.now(), said.command.rest
+        window = parse_window(rest, now, zone)
+        values = {**form.settings_values(current.with_enabled(True)),
+                  **form.window_values(window.start, window.end, zone), form.REASON: ""}
+        note = window.problem or ("" if window.end else "Choose when the intercept should end.")
+        if window.lasts is not None and window.end is not None:
+            values.update(form.lasts_values(window.lasts, window.end, zone))
+            note = note or (f"For {window.lasts.words()} from when it goes on: the end shown is as if it went on "
+                            "now. Change the end to make it fixed.")
+        if window.other is not None and window.other.end is not None:
+            values.update(form.other_values(window.other.start, window.other.end, zone))
+            note = (f'"{rest.strip()}" can be read two ways: the form has the likelier one, and the button below '
+                    "offers the other.")
+        if window.end is not None and window.end - now > timedelta(days=self.core.policy.max_days):
+            note = f"That end is more than {self.core.policy.max_days} days away: choose an earlier one."
+        if number := said.command.destination:  # "forward my calls to +49 ...": what an intercept can do
+            values.update(form.destination_values(number))
+            note = " ".join(part for part in (note, f"An intercept does not forward calls: callers hear the new "
+                                                    f"number {number}, and those who press 0 go to it.") if part)
+        return values, note
 
     def greeting(self, said: Said) -> Reply | None:
         """A .wav sent while the form is out: it becomes the request's custom greeting."""

@@ -1,0 +1,194 @@
+"""Whether a sentence asks for an intercept, the time phrase in it, and where calls should go.
+
+People rarely write "intercept me until Friday". They write "OOO till Monday", "I'm on vacation next
+week", "out sick today", "stepping out for an hour", "please forward my calls to +49 30 1234567 until
+Friday", "Offline for the next 2 hours, please intercept", "intercpet me til wednesday". And some
+sentences about intercepts say not to: "please don't intercept my phone next week". This module reads
+those; `bot.domain.commands` decides the order in which the commands are tried.
+
+- `fixed`: common typing slips mended word by word ("intercpet", "2moro", "teh").
+- `refused`: a sentence that says not to intercept (it never opens a form).
+- `away`: a sentence that says its writer will be away (out of office, leave, sick, appointments).
+- `forwards`: a sentence that sends calls somewhere ("forward my calls to ...").
+- `destination`: the number a sentence sends calls to, and the sentence without it.
+- `time_part`: the time phrase in a sentence: the first stretch of it, from a word on, that
+  `bot.domain.timeparse` reads ("I'm on vacation next week" -> "next week").
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.timeparse import time_phrase
+
+_F = re.IGNORECASE
+
+# words typed for others, mended before anything is read ("til" and "tmrw" the time parser reads itself)
+_WORDS = {
+    "2moro": "tomorrow", "2morow": "tomorrow", "2morro": "tomorrow", "2mrw": "tomorrow", "tomoz": "tomorrow",
+    "teh": "the", "u": "you", "ur": "your", "yr": "your", "plz": "please", "pls": "please", "nxt": "next",
+    "wk": "week", "wknd": "weekend", "tonite": "tonight", "2nite": "tonight", "2day": "today", "b4": "before",
+    "intrecept": "intercept", "intercep": "intercept", "interept": "intercept", "intercet": "intercept",
+    "incercept": "intercept", "untl": "until", "unitl": "until", "utnil": "until", "tll": "till",
+    "vacay": "vacation", "hols": "holidays", "mtg": "meeting", "appt": "appointment",
+}  # fmt: skip
+_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+_STEM = "intercept"
+
+
+def _slip(word: str) -> bool:
+    """A word typed for "intercept(ed|ing|ion)": two letters swapped, one dropped, doubled or wrong."""
+    low = word.lower()
+    for ending in ("", "ed", "ing", "ion"):
+        if ending and not low.endswith(ending):
+            continue
+        stem = low[: len(low) - len(ending)] if ending else low
+        if stem != _STEM and abs(len(stem) - len(_STEM)) <= 1 and stem[:2] == "in" and _close(stem, _STEM):
+            return True
+    return False
+
+
+def _close(a: str, b: str) -> bool:
+    """At most one edit apart, a swap of two neighbouring letters counting as one (Damerau)."""
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) <= 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def fixed(text: str) -> str:
+    def mend(match: re.Match[str]) -> str:
+        word = match[0]
+        if (known := _WORDS.get(word.lower())) is not None:
+            return known
+        if _slip(word):
+            low = word.lower()
+            return "intercept" + next((e for e in ("ed", "ing", "ion") if low.endswith(e)), "")
+        return word
+
+    return _WORD_RE.sub(mend, text)
+
+
+# saying its writer will be away: out of office, leave, sick, appointments, leaving early, not reachable
+_AWAY = re.compile(
+    r"\b(?:out\s+of\s+(?:the\s+)?office|ooo|oof|out\s+of\s+town|on\s+(?:(?:my|a|an|the|annual|sick|parental"
+    r"|maternity|paternity|medical|family|study|unpaid|business|work)\s+)*(?:vacation|holidays?|leave|pto"
+    r"|trip|travel|break|sabbatical|course|training|sick\s+leave|the\s+road)"
+    r"|vacation|holidays?|pto|(?:annual|sick|parental|maternity|paternity)\s+leave|leave\s+(?:from|until|till"
+    r"|for|on|starting|next|this|tomorrow|today)|off\s+sick|out\s+sick|(?:call(?:ing)?\s+in\s+)?sick|ill|unwell"
+    r"|(?:i\s*'?m|i\s+am|i\s*'?ll\s+be|i\s+will\s+be|will\s+be|be|being|going|went)\s+(?:out|away|off|offline"
+    r"|unavailable|unreachable|travell?ing|flying|abroad|in\s+(?:a\s+)?(?:meetings?|training|workshops?))"
+    r"|(?<!right\s)(?<!straight\s)away|day\s+off|days\s+off|time\s+off|(?:morning|afternoon|evening)\s+off|off\s+(?:work|today|tomorrow"
+    r"|tmrw|until|till|til|from|for|on|next|this|the\s+rest)|gone\s+for\s+the\s+day|stepping\s+(?:out|away)"
+    r"|step(?:ping)?\s+out|heading\s+(?:out|home|off)|leaving\s+(?:early|now|the\s+office|for|at)|going\s+home"
+    r"|(?:doctor|dentist|medical|hospital|vet|gp)(?:'?s)?(?:\s+appointment)?|appointment|in\s+(?:a\s+)?meetings?"
+    r"|offline|unavailable|not\s+available|won'?t\s+be\s+(?:in|available|around|reachable|at\s+my\s+desk)"
+    r"|not\s+(?:in\s+the\s+office|around)|(?:hold|take|cover|catch)\s+(?:all\s+)?my\s+calls|afk|brb"
+    r"|(?:working\s+)?remotely\s+without\s+a\s+phone|no\s+phone|without\s+(?:my\s+)?phone"
+    r"|taking\s+(?:\S+\s+){1,3}off|physio(?:therapy)?|therapy|therapist|clinic|haircut|surgery|check-?up|funeral"
+    r"|wedding|interview|exam|school\s+run|pick-?\s?up|daycare|conference|off-?site|workshop|course|training"
+    r"|trip|flight)\b",
+    _F,
+)
+# asking in so many words: "intercept me", "I need my phone intercepted", "an intercept on my line",
+# "forward my calls to ...", "send callers to ...", "hold my calls"
+_FORWARD = (r"\b(?:forward|divert|redirect|reroute|re-route|route|transfer|send|put)\s+"
+            r"(?:(?:all|any|the|my|incoming)\s+)*(?:calls?|callers|phone|line|number|extension)\b"
+            r"|\b(?:calls|callers)\s+(?:should\s+|can\s+|to\s+)?"
+            r"(?:go\s+|be\s+sent\s+|be\s+transferred\s+|transferred\s+)?to\b")
+_FORWARDS = re.compile(_FORWARD, _F)
+_ASKED = re.compile(rf"\bintercept(?:ed|ing|ion)?\b|{_FORWARD}", _F)
+# a sentence that says not to: "don't intercept", "no need to intercept", "never intercept my calls again",
+# "I don't need an intercept", "I'm not on vacation after all"
+_NEGATION = re.compile(
+    r"\b(?:don'?t|do\s+not|dont|doesn'?t|does\s+not|never|no|no\s+need|no\s+longer|not|won'?t|will\s+not|skip"
+    r"|isn'?t|aren'?t|am\s+not|i'?m\s+not|shouldn'?t|mustn'?t|didn'?t|cannot|can'?t|without\s+an?)\b",
+    _F,
+)
+# "won't be in", "can't come in", "not available": these say away, not "don't"
+_NEGATED_AWAY = re.compile(
+    r"\b(?:won'?t|will\s+not|can'?t|cannot|not)\s+(?:be\s+)?(?:in\b|come\s+in|make\s+it|available|around"
+    r"|reachable|at\s+my\s+desk|in\s+the\s+office)",
+    _F,
+)
+_CLAUSE = re.compile(r"[,;.!?]+|\s+(?:but|and|so|because|as)\s+", _F)
+
+
+def refused(sentence: str) -> bool:
+    """A clause that negates asking or being away: "please don't intercept my phone next week"."""
+    for clause in _CLAUSE.split(sentence):
+        clause = _NEGATED_AWAY.sub(" away ", clause)
+        negation = _NEGATION.search(clause)
+        if negation is None:
+            continue
+        after = clause[negation.end():]
+        if _ASKED.search(after) or _AWAY.search(after) or re.search(r"\b(?:need|want)\b", after, _F):
+            return True
+    return False
+
+
+def forwards(sentence: str) -> bool:
+    """Sends calls somewhere: "forward my calls to ...", "calls to my deputy at ..."."""
+    return _FORWARDS.search(sentence) is not None
+
+
+def away(sentence: str) -> bool:
+    """Says its writer will be away ("OOO till Monday", "I'm taking Monday off"); not someone else ("my
+    colleague is on vacation") and not in the past ("I was out sick yesterday")."""
+    sentence = _NEGATED_AWAY.sub(" away ", sentence)
+    for clause in _CLAUSE.split(sentence):
+        found = _AWAY.search(clause)
+        if found is not None and not _SOMEONE_ELSE.search(clause[:found.start()]):
+            return True
+    return False
+
+
+_SOMEONE_ELSE = re.compile(r"\b(?:is|are|was|were|has|had|he|she|they|his|her|their|who'?s|whose)\b", _F)
+
+
+# where calls go: "to +49 30 1234567", "to extension 3101", "to ext. 3101", "to my mobile 0171 234567"
+_NUMBER = r"(?:\+|\()?[0-9][0-9 ().-]{1,20}[0-9]"
+_DESTINATION = re.compile(
+    rf"[\s,;]*(?:(?:and\s+|please\s+)*(?:(?:forward|divert|redirect|reroute|route|transfer|send|put)\b[^0-9+]*?"
+    rf"\b(?:to|on\s+to|onto|through\s+to)|(?:callers|calls)\s+(?:can|should|may|to)?\s*(?:go\s+|be\s+sent\s+"
+    rf"|transferred\s+)?(?:to|call|dial|try|reach)|(?:reach|call|try)\s+(?:me\s+)?(?:on|at))\s+"
+    rf"(?:(?:my|the|our|a|his|her|their)\s+)?(?:[a-z]+\s+(?:on\s+|at\s+)?)??"
+    rf"(?:(?:extension|ext\.?|x|number|no\.?|nr\.?|mobile|cell|phone)\s*:?\s*)?(?P<number>{_NUMBER})"
+    rf"|\s+(?:extension|ext\.?)\s*:?\s*(?P<extension>[0-9]{{2,10}})\b)",
+    _F,
+)
+
+
+def destination(sentence: str) -> tuple[str, str]:
+    """The number calls should go to ("" when none is named), and the sentence without it."""
+    found = _DESTINATION.search(sentence)
+    if found is None:
+        return "", sentence
+    number = found["number"] or found["extension"]
+    digits = re.sub(r"[ ().-]", "", number)
+    if len(digits.lstrip("+")) < 3 or re.match(r"\s*(?:am|pm|a\.m|p\.m|h\b|o'?clock)", sentence[found.end():], _F):
+        return "", sentence  # "send it to 5pm"? a time, not a number
+    return digits, f"{sentence[:found.start()]} {sentence[found.end():]}".strip()
+
+
+_WORD_START = re.compile(r"(?:^|(?<=[\s,;:(]))[^\s,;:()]")
+# words around the time that are not part of it: they become a break the time parser cuts a remark at
+_FILLER = re.compile(
+    r"\b(?:(?:on\s+(?:(?:my|a|an|the|annual|sick|parental)\s+)*)?(?:vacation|holidays?|leave|pto|break)"
+    r"|out\s+of\s+(?:the\s+)?office|in\s+(?:a\s+)?meetings?|off|out|away|sick|ill|unwell|ooo|oof|offline|unavailable|please"
+    r"|intercept(?:ed|ing|ion)?|hold\s+my\s+calls)\b|[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f]+",
+    _F,
+)
+
+
+def time_part(sentence: str) -> str:
+    """The time phrase in the sentence ("next week" of "I'm on vacation next week"): the part the time
+    parser reads of the first stretch, from a word to the end, that it reads; "" when there is none."""
+    sentence = _FILLER.sub(",", sentence)
+    for start in _WORD_START.finditer(sentence):
+        # the first that reads, also with a problem: "until 9am today" at 10:00 is in the past, not "today"
+        if found := time_phrase(sentence[start.start():])[0]:
+            return found
+    return ""
