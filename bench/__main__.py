@@ -1,7 +1,8 @@
 """Every benchmark, one table: B1 acknowledgement and B4 footprint (bench.ack), B2 end to end
-(bench.flow), B3 many intercepts (bench.many), on SQLite and on PostgreSQL.
+(bench.flow), B3 many intercepts (bench.many), on SQLite and on PostgreSQL; B5 reading phrases
+(bench.phrases, in-process, no database).
 
-    .venv/bin/python -m bench [--database sqlite postgresql] [--only B1 B2 B3]
+    .venv/bin/python -m bench [--database sqlite postgresql] [--only B1 B2 B3 B5]
 
 Needs wrk (B1) and the PostgreSQL server binaries (the tests' `pgserver`) for the PostgreSQL rows.
 About 30 minutes on 2 cores. The table is Markdown, headed by the machine; the README shows the
@@ -16,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ack, flow, many
+from bench import ack, flow, many, phrases
 from bench.common import DATABASES, Postgres, Row, machine, table
 
-PARTS = ("B1", "B2", "B3")  # B4 comes with B1
+PARTS = ("B1", "B2", "B3", "B5")  # B4 comes with B1
 
 
 def run(part: str, database: str, postgres: Postgres) -> list[Row]:
@@ -40,6 +41,11 @@ def main() -> None:
     found: list[Row] = []
     try:
         for part in args.only:
+            if part == "B5":  # no database
+                began = time.monotonic()
+                found += phrases.rows()
+                print(f"B5: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+                continue
             for database in args.database:
                 began = time.monotonic()
                 found += run(part, database, postgres)

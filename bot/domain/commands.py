@@ -142,8 +142,11 @@ def parse_command(text: str, bot_names: Iterable[str] = ()) -> Command:
 
 
 def _plain(text: str) -> str:
+    """Straight quotes; a line break is a comma, and any run of white space one space (no pattern then
+    meets a long run of it)."""
     for curly, straight in (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"')):
         text = (text or "").replace(curly, straight)
+    text = " ".join(re.sub(r"[ \t]*[\r\n]+\s*", ", ", text.strip()).split())
     return _LEADING_JUNK.sub("", text).strip()
 
 
@@ -192,7 +195,8 @@ def _request(words: str, sentence: str) -> Command | None:
     number, without = intent.destination(sentence)
     asked = _INTERCEPT_ME.search(without) or _INTERCEPT.search(without)
     after = asked["rest"].strip() if asked is not None else ""
-    found = intent.time_part(after) or intent.time_part(without)
+    # the time after "intercept me", else before it ("Offline for the next 2 hours, please intercept")
+    found = intent.time_part(after) or intent.time_part(without[:asked.start()] if asked is not None else without)
     if asked is not None and (found or number or asked.start() == 0 or _INTERCEPT_ME.search(without)
                               or _TIME_HINT.search(after) or _ENABLE.search(sentence)):
         return Command(Kind.INTERCEPT, found or after, number)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from bot.domain.timeparse import time_phrase
+from bot.domain.timeparse import last_time_word, time_phrase
 
 _F = re.IGNORECASE
 
@@ -113,7 +113,7 @@ _NEGATED_AWAY = re.compile(
     r"|reachable|at\s+my\s+desk|in\s+the\s+office)",
     _F,
 )
-_CLAUSE = re.compile(r"[,;.!?]+|\s+(?:but|and|so|because|as)\s+", _F)
+_CLAUSE = re.compile(r"[,;.!?]+|(?<!\s)\s+(?:but|and|so|because|as)\s+", _F)
 
 
 def refused(sentence: str) -> bool:
@@ -148,29 +148,42 @@ def away(sentence: str) -> bool:
 _SOMEONE_ELSE = re.compile(r"\b(?:is|are|was|were|has|had|he|she|they|his|her|their|who'?s|whose)\b", _F)
 
 
-# where calls go: "to +49 30 1234567", "to extension 3101", "to ext. 3101", "to my mobile 0171 234567"
+# where calls go: "forward my calls to +49 30 1234567", "calls to my deputy at +44 ...", "to extension 3101"
 _NUMBER = r"(?:\+|\()?[0-9][0-9 ().-]{1,20}[0-9]"
-_DESTINATION = re.compile(
-    rf"[\s,;]*(?:(?:and\s+|please\s+)*(?:(?:forward|divert|redirect|reroute|route|transfer|send|put)\b[^0-9+]*?"
-    rf"\b(?:to|on\s+to|onto|through\s+to)|(?:callers|calls)\s+(?:can|should|may|to)?\s*(?:go\s+|be\s+sent\s+"
-    rf"|transferred\s+)?(?:to|call|dial|try|reach)|(?:reach|call|try)\s+(?:me\s+)?(?:on|at))\s+"
-    rf"(?:(?:my|the|our|a|his|her|their)\s+)?(?:[a-z]+\s+(?:on\s+|at\s+)?)??"
-    rf"(?:(?:extension|ext\.?|x|number|no\.?|nr\.?|mobile|cell|phone)\s*:?\s*)?(?P<number>{_NUMBER})"
-    rf"|\s+(?:extension|ext\.?)\s*:?\s*(?P<extension>[0-9]{{2,10}})\b)",
+_SENDS = re.compile(
+    rf"{_FORWARD}|\b(?:forward|divert|redirect|reroute|route|transfer|send|put)\s+(?:(?:them|it|all)\s+)*(?:to|through)\b"
+    r"|\b(?:reach|call|try)\s+me\b",
     _F,
 )
+_TO_NUMBER = re.compile(
+    r"\b(?:to|onto|at|on)\s+(?:(?:my|the|our|a|his|her|their)\s+)?(?:[a-z]+\s+(?:on\s+|at\s+)?)?"
+    rf"(?:(?:extension|ext\.?|x|number|no\.?|nr\.?|mobile|cell|phone)\s*(?::\s*)?)?(?P<number>{_NUMBER})",
+    _F,
+)
+_EXTENSION = re.compile(r"\b(?:extension|ext\.?)\s*(?::\s*)?(?P<number>[0-9]{2,10})\b", _F)
 
 
 def destination(sentence: str) -> tuple[str, str]:
-    """The number calls should go to ("" when none is named), and the sentence without it."""
-    found = _DESTINATION.search(sentence)
+    """The number calls should go to ("" when none is named), and the sentence without the words that
+    send them there."""
+    sends = _SENDS.search(sentence)
+    found = _TO_NUMBER.search(sentence, sends.start()) if sends is not None else None
+    if found is None:
+        found = _EXTENSION.search(sentence)
     if found is None:
         return "", sentence
-    number = found["number"] or found["extension"]
-    digits = re.sub(r"[ ().-]", "", number)
+    digits = re.sub(r"[ ().-]", "", found["number"])
     if len(digits.lstrip("+")) < 3 or re.match(r"\s*(?:am|pm|a\.m|p\.m|h\b|o'?clock)", sentence[found.end():], _F):
         return "", sentence  # "send it to 5pm"? a time, not a number
-    return digits, f"{sentence[:found.start()]} {sentence[found.end():]}".strip()
+    begin = sends.start() if sends is not None and sends.start() <= found.start() else found.start()
+    return digits, f"{_without_joint(sentence[:begin])} {sentence[found.end():]}".strip()
+
+
+def _without_joint(head: str) -> str:
+    """"for 2 hours and" -> "for 2 hours": the words that joined the part taken out."""
+    while (shorter := re.sub(r"(?:[\s,;]|\b(?:and|please|then|also|pls)\b)$", "", head, flags=_F)) != head:
+        head = shorter
+    return head
 
 
 _WORD_START = re.compile(r"(?:^|(?<=[\s,;:(]))[^\s,;:()]")
@@ -187,8 +200,18 @@ def time_part(sentence: str) -> str:
     """The time phrase in the sentence ("next week" of "I'm on vacation next week"): the part the time
     parser reads of the first stretch, from a word to the end, that it reads; "" when there is none."""
     sentence = _FILLER.sub(",", sentence)
-    for start in _WORD_START.finditer(sentence):
+    last = last_time_word(sentence)  # a stretch that starts after it has no time word: it cannot read
+    for tried, start in enumerate(_WORD_START.finditer(sentence, 0, last + 1)):
+        if tried == _MOST_STARTS:
+            break
+        tail = sentence[start.start():]
+        if len(tail) > _LONGEST and start.start() + _LONGEST > last:  # what is cut off has no time word
+            tail = tail[:_LONGEST]
         # the first that reads, also with a problem: "until 9am today" at 10:00 is in the past, not "today"
-        if found := time_phrase(sentence[start.start():])[0]:
+        if found := time_phrase(tail)[0]:
             return found
     return ""
+
+
+_MOST_STARTS = 12  # words a time phrase is looked for from: a sentence's time is rarely further in
+_LONGEST = 100  # characters: the longest time phrase looked for ("from Monday 14 December 9am until ..." is 56)

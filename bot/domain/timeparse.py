@@ -107,7 +107,8 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.values import Duration
 
-__all__ = ["Window", "add_duration", "describe", "end_of_day", "parse_extension", "parse_window", "time_phrase"]
+__all__ = ["Window", "add_duration", "describe", "end_of_day", "last_time_word", "parse_extension", "parse_window",
+           "time_phrase"]
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,7 @@ _TIME_WORDS = (set(_WEEKDAYS) | set(_MONTHS) | {
 _WORDS_RE = re.compile(r"[a-z0-9']+")
 
 
-def _last_time_word(text: str) -> int:
+def last_time_word(text: str) -> int:
     """Where the last word of ``text`` that belongs to a time starts (-1: none does)."""
     for word in reversed(list(_WORDS_RE.finditer(text.lower().replace("’", "'")))):
         if word[0] in _TIME_WORDS or any(c.isdigit() for c in word[0]):
@@ -376,10 +377,10 @@ def _candidates(phrase: str) -> Iterator[str]:
     `_LONGEST_TIME` long ("from Monday 14 December 9am until Friday 18 December 5pm" is 56): a remark made
     of many short pieces ("until Friday, a, a, a, ...") is not read once for each piece."""
     yield phrase
-    seen, last_time_word = {phrase}, _last_time_word(phrase)
+    seen, last = {phrase}, last_time_word(phrase)
     for cut in reversed(list(_CUT_RE.finditer(phrase, 0, _LONGEST_TIME))):
         head = _without_trail(phrase[: cut.start()]).strip()
-        if head and head not in seen and cut.end() > last_time_word:  # the remark after it has no time word
+        if head and head not in seen and cut.end() > last:  # the remark after it has no time word
             seen.add(head)
             yield head
 

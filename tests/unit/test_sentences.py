@@ -125,3 +125,12 @@ def test_out_of_office_language_opens_the_form_with_the_window_and_a_negation_se
     world.say(ALICE, "please don't intercept my phone next week, I'll be in the office")
     assert len([m for m in world.webex.sent if m["card"]]) == forms  # no new form
     assert world.live_card("form", Status.FORM_SENT)  # and the one out is still there
+
+
+def test_line_breaks_and_runs_of_white_space_read_as_the_sentence_they_break() -> None:
+    assert parse_command("intercept me\nuntil Friday", BOT) == Command(Kind.INTERCEPT, "until Friday")
+    assert parse_command("OOO till Monday\r\n\r\nthanks", BOT) == Command(Kind.INTERCEPT, "till Monday")
+    assert parse_command("intercept me until" + " " * 250 + "Friday", BOT) == Command(Kind.INTERCEPT, "until Friday")
+    # a time word far in a long sentence is not cut off to read the start alone
+    long = "intercept me until 5, " + "blah " * 20 + "on Friday"
+    assert parse_command(long, BOT).rest != "until 5"
