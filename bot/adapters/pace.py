@@ -42,6 +42,11 @@ class Pace:
             self._due = due + 1.0 / self.rate
             return wait
 
+    def holding(self) -> float:
+        """How much longer every call with this token waits for a refusal (0: none)."""
+        with self._lock:
+            return max(0.0, self._held_until - self.clock())
+
     def refused(self, wait: float) -> None:
         """Webex said to wait `wait` seconds: every call with this token does (0: only the rate
         halves; the client passes that when the wait is longer than it ever blocks a thread, and

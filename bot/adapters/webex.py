@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -138,6 +138,10 @@ class WebexClient:
         answer = self._call(self._admin if admin else self._bot, "GET", "people", params=params,
                             operation="look a person up by email")
         return [_person(item) for item in answer.get("items") or []]
+
+    def holding(self, token: Literal["bot", "admin"]) -> float:
+        """How much longer the calls with that token wait out a 429 or 423 (0: none)."""
+        return self._paces[token].holding()
 
     def room(self, room_id: str) -> dict[str, Any]:
         """A space the bot is in (Webex answers 404 for one it is not in)."""
