@@ -113,7 +113,8 @@ def hostile(words: Sequence[str]) -> list[str]:
 
 def cases() -> list[Case]:
     phrases = list(score.lines(score.TIME_PHRASES))
-    sentences = list(score.lines(score.SENTENCES)) if score.SENTENCES.exists() else []
+    sentences = [line for path in (score.SENTENCES, score.SENTENCES_UNSEEN) if path.exists()
+                 for line in score.lines(path)]
     found = [Case("corpus phrases", line.text, line.now, line.zone) for line in phrases]
     found += [Case("corpus sentences", line.text, line.now, line.zone, chat=True) for line in sentences]
     words = sorted({word for line in phrases + sentences for word in line.text.split()})
@@ -163,8 +164,7 @@ def _group_row(what: str, timed: Sequence[Timed]) -> Row:
 
 
 def _coverage() -> Iterator[Row]:
-    for name, path, judge in (("time phrases", score.TIME_PHRASES, score.score_phrase),
-                              ("sentences", score.SENTENCES, score.score_sentence)):
+    for name, path, judge in score.CORPORA:
         if path.exists():
             scored = [judge(line) for line in score.lines(path)]
             yield Row("B5", f"corpus coverage, {name} ({len(scored)} lines)",

@@ -52,12 +52,20 @@ _POLITE = re.compile(
     _F,
 )
 _EXTEND_AT_START = re.compile(r"^(?:extend|prolong|lengthen)\b", _F)
-_EXTEND_ANYWHERE = re.compile(rf"\b(?:extend|prolong|lengthen)\s+(?:{_OBJECT})", _F)
+_EXTEND_ANYWHERE = re.compile(
+    rf"\b(?:extend|prolong|lengthen)\s+(?:(?:{_OBJECT})|(?=(?:for|by|until|till|til|to)\b))", _F)
+# "could I get another 30 mins on my intercept?"
+_MORE = re.compile(r"\b(?P<rest>(?:another|an\s+extra|extra|a\s+further|an\s+additional)\s+.+?)\s+(?:on|for|to)\s+"
+                   r"(?:my|the)\s+(?:call\s+)?intercept\b", _F)
 _EXTEND_OBJECT = re.compile(rf"^(?:extend|prolong|lengthen)(?:\s+(?:{_OBJECT}))?[\s,:;.!-]*", _F)
 _OFF = (r"(?:cancel|stop|end|finish|terminate|turn\s+off|switch\s+off|disable|remove|undo|revert|lift|withdraw"
         r"|retract|kill|scrap|abort|call\s+off|take\s+(?:me\s+)?off(?=\s+(?:the\s+|my\s+)?intercept))")
 # "cancel", "end now", "stop intercepting me", "turn off my intercept" (not "end of day")
-_OFF_AT_START = re.compile(rf"^{_OFF}\b(?!\s+of\b)(?:\s+(?:{_OBJECT}))?", _F)
+_OFF_AT_START = re.compile(
+    rf"^{_OFF}\b(?!\s+of\b)(?:\s+(?:{_OBJECT}))?|^(?:turn|switch|take)\s+(?:the\s+|my\s+)?intercept\s+off\b"
+    r"(?:\s+(?:of\s+)?my\s+(?:phone|line))?",
+    _F,
+)
 # "I'm back, please end my intercept", "can you cancel my intercept?"
 _OFF_ANYWHERE = re.compile(rf"\b{_OFF}\s+(?:{_OBJECT})", _F)
 _STATUS = re.compile(
@@ -69,13 +77,17 @@ _STATUS = re.compile(
 # a question: about the intercept ("is my intercept still on", "did you cancel my intercept?") it
 # gets the status; asking how ("how do I end my intercept early?", "can I cancel?") gets the help
 _ASK = r"^(?:is|am|are|was|were|when|why|how|what|which|where|who|does|do|did|will|would|has|have|until\s+when)\b"
-_QUESTION = re.compile(_ASK + r".*\b(?:intercept|cancel|end|stop|extend|request)", _F)
+_QUESTION = re.compile(_ASK + r".*\b(?:intercept|cancel|end|stop|extend|request|my\s+(?:phone|line|calls)\b)", _F)
 _HOW = re.compile(r"^(?:how\s+(?:do|can|could|should|would|to)\b|(?:can|could|may|should)\s+i\b)", _F)
 # "don't cancel my intercept": a negation in the clause before the verb
 _NEGATED = re.compile(r"\b(?:don'?t|do\s+not|doesn'?t|never|not|no\s+need\s+to|won'?t)\b[^,.;!?]*$", _F)
 _INTERCEPT_ME = re.compile(r"\bintercept(?:ion)?\s+(?:me|my\s+(?:phone|line|calls|number|extension))\b"
                            r"[\s,:;.!-]*(?P<rest>.*)", _F)
 _INTERCEPT = re.compile(r"\bintercept(?:ed|ing|ion)?\b[\s,:;.!-]*(?P<rest>.*)", _F)
+# asking for one in other words: "take my phone out of service until ...", "block my phone between ..."
+_OTHER_WORDS = re.compile(r"\b(?:(?:take|put)\s+my\s+(?:\w+\s+)?(?:phone|line)\s+out\s+of\s+service"
+                          r"|(?:block|silence|mute)\s+my\s+(?:\w+\s+)?(?:phone|line|calls))\b[\s,:;.!-]*"
+                          r"(?P<rest>.*)", _F)
 # asking for one without a time: "intercept", "turn on my intercept", "I need an intercept"
 _ENABLE = re.compile(r"^intercept|\b(?:turn\s+on|switch\s+on|put\s+on|enable|start|activate|set\s+up|need"
                      r"|want|like|get|request|ask\s+for)\b", _F)
@@ -88,7 +100,8 @@ _SIMPLE = (
 _HELP = re.compile(r"^(?:help\b.*|\?+|(?:hi|hello|hey|hallo|good\s+\w+)(?:\s+\w+)?[\s!.?]*)$", _F)
 # asking what the bot does or how to use it: "what can you do?", "how does this work?", "what is call intercept?"
 _ABOUT = re.compile(
-    r"^(?:what\s+can\s+(?:you|i|this(?:\s+bot)?)\s+do|how\s+does\s+(?:this|it|the\s+bot|this\s+bot|intercept)"
+    r"(?:^|(?<=[,.;!?]\s))(?:what\s+can\s+(?:you|i|this(?:\s+bot)?)\s+do|what\s+do\s+i\s+(?:type|say|write|send)\b"
+    r"|how\s+does\s+(?:this|it|the\s+bot|this\s+bot|(?:call\s+)?intercept)"
     r"\s+work|what\s+(?:is|are)\s+(?:a\s+|an\s+)?(?:call\s+)?intercepts?\s*\??$|what\s+(?:does|do)\s+(?:this|the"
     r"|you)(?:\s+bot)?\s+do|(?:what\s+(?:are\s+)?(?:the\s+|your\s+)?)?commands\b|what\s+(?:commands|phrases"
     r"|(?:time\s+)?formats|words)\b|explain\b|how\s+(?:do\s+i\s+|to\s+)use\b|usage\b|instructions\b|manual\b)",
@@ -108,7 +121,9 @@ _TIME_HINT = re.compile(
 # "change my intercept to end at noon", "shorten my intercept so it ends today at 6pm"
 _ENDS = re.compile(
     rf"\b(?:change|set|move|shorten|make|update|adjust|have|let)\s+(?:{_OBJECT})\s+(?:so\s+(?:that\s+)?(?:it\s+)?"
-    r"|to\s+)?(?:ends?|finish(?:es)?|stops?)\b",
+    r"|to\s+)?(?:ends?|finish(?:es)?|stops?)\b"
+    rf"|\b(?:change|set|move|update|adjust|bring\s+forward)\s+the\s+end(?:\s+time|\s+date)?(?:\s+of\s+(?:{_OBJECT}))?"
+    r"\s+to\b",
     _F,
 )
 # after "end it": a new end starts like a time ("at 5pm", "tomorrow", "on Friday", "in 2 hours"); "for
@@ -153,13 +168,14 @@ def _plain(text: str) -> str:
 def _read(words: str) -> Command:
     if not words:
         return Command(Kind.UNKNOWN)  # e.g. a file sent on its own
+    words = intent.fixed(words)  # "intercpet", "cancle", "hlep"
     if _HELP.match(words):
         return Command(Kind.HELP)
-    words = _GREETING.sub("", intent.fixed(words), count=1).strip()  # "Hi, intercept me until Friday"
+    words = _GREETING.sub("", words, count=1).strip()  # "Hi, intercept me until Friday"
     if not words:
         return Command(Kind.HELP)
     sentence = _POLITE.sub("", words).strip() or words
-    if _ABOUT.match(sentence):
+    if _ABOUT.search(sentence):
         return Command(Kind.HELP)
     for kind, pattern in _SIMPLE:
         if pattern.search(sentence):
@@ -172,6 +188,8 @@ def _read(words: str) -> Command:
         return Command(Kind.STATUS)
     if (ends := _ENDS.search(sentence)) is not None and _NEW_END.match(rest := sentence[ends.end():].strip()):
         return Command(Kind.END_AT, rest)  # "change my intercept to end at noon"
+    if (more := _MORE.search(sentence)) is not None and not _NEGATED.search(sentence[:more.start()]):
+        return Command(Kind.EXTEND, more["rest"])  # "could I get another 30 mins on my intercept?"
     change = _EXTEND_ANYWHERE.search(sentence) or _OFF_ANYWHERE.search(sentence)
     me = _INTERCEPT_ME.search(sentence)  # "is it possible to intercept me until Friday?" asks for one
     if ((me is not None and me["rest"].strip(" ?.!")) or (change is None and not re.match(_ASK, sentence, _F))) \
@@ -190,10 +208,11 @@ def _request(words: str, sentence: str) -> Command | None:
     """An intercept asked for: "intercept me until Friday", "I'd like an intercept until Friday", "OOO till
     Monday", "please forward my calls to +49 30 1234567 until Friday"; None when `words` (the sentence
     before the polite words were taken off: "no need to ...") says not to."""
-    if intent.refused(words):
-        return None
+    me = _INTERCEPT_ME.search(words)
+    if intent.refused(words) or intent.someone_elses(words) or (me is None and intent.past(words)):
+        return None  # "no need to ...", "intercept Pierre's phone", "my intercept last week worked"
     number, without = intent.destination(sentence)
-    asked = _INTERCEPT_ME.search(without) or _INTERCEPT.search(without)
+    asked = _INTERCEPT_ME.search(without) or _INTERCEPT.search(without) or _OTHER_WORDS.search(without)
     after = asked["rest"].strip() if asked is not None else ""
     # the time after "intercept me", else before it ("Offline for the next 2 hours, please intercept")
     found = intent.time_part(after) or intent.time_part(without[:asked.start()] if asked is not None else without)
@@ -202,7 +221,8 @@ def _request(words: str, sentence: str) -> Command | None:
         return Command(Kind.INTERCEPT, found or after, number)
     if (number and intent.forwards(sentence)) or (found and intent.away(sentence)):
         return Command(Kind.INTERCEPT, found, number)  # "I'm on vacation next week", "forward my calls to ..."
-    if intent.away(sentence) and (until := _UNTIL_SOMETHING.search(without)) is not None:
+    until = _UNTIL_SOMETHING.search(without)
+    if intent.away(sentence) and until is not None and not intent.time_part(until[0]):
         return Command(Kind.INTERCEPT, until[0])  # "OOO until I'm back": the form says what it did not read
     return None
 

@@ -6,7 +6,7 @@ Friday", "Offline for the next 2 hours, please intercept", "intercpet me til wed
 sentences about intercepts say not to: "please don't intercept my phone next week". This module reads
 those; `bot.domain.commands` decides the order in which the commands are tried.
 
-- `fixed`: common typing slips mended word by word ("intercpet", "2moro", "teh").
+- `fixed`: common typing slips mended word by word ("intercpet", "cancle", "2moro", "teh").
 - `refused`: a sentence that says not to intercept (it never opens a form).
 - `away`: a sentence that says its writer will be away (out of office, leave, sick, appointments).
 - `forwards`: a sentence that sends calls somewhere ("forward my calls to ...").
@@ -17,6 +17,8 @@ those; `bot.domain.commands` decides the order in which the commands are tried.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 
 from bot.domain.timeparse import last_time_word, time_phrase
@@ -33,19 +35,30 @@ _WORDS = {
     "vacay": "vacation", "hols": "holidays", "mtg": "meeting", "appt": "appointment",
 }  # fmt: skip
 _WORD_RE = re.compile(r"[A-Za-z0-9]+")
-_STEM = "intercept"
+# the words slips are mended to (with the endings they take); short ones only when two letters were swapped
+_VOCABULARY = {"intercept": ("ed", "ing", "ion", ""), "status": ("",), "cancel": ("led", "ed", ""), "extend": ("",),
+               "help": ("",)}
+_REAL_WORDS = frozenset({"states", "statue", "extent", "cancer", "intend"})  # one slip away, meant as written
 
 
-def _slip(word: str) -> bool:
-    """A word typed for "intercept(ed|ing|ion)": two letters swapped, one dropped, doubled or wrong."""
-    low = word.lower()
-    for ending in ("", "ed", "ing", "ion"):
-        if ending and not low.endswith(ending):
-            continue
-        stem = low[: len(low) - len(ending)] if ending else low
-        if stem != _STEM and abs(len(stem) - len(_STEM)) <= 1 and stem[:2] == "in" and _close(stem, _STEM):
-            return True
-    return False
+@functools.lru_cache(maxsize=4096)
+def _mended(low: str) -> str | None:
+    """The word of the vocabulary ``low`` (lower case) was typed for: two letters swapped, one dropped,
+    doubled or wrong (a word under six letters: only swapped); None when it is no slip."""
+    if low in _REAL_WORDS or not 3 <= len(low) <= 13:
+        return None
+    for meant, endings in _VOCABULARY.items():
+        if any(low == meant + ending for ending in endings):
+            return None
+        for ending in endings:
+            if not low.endswith(ending):
+                continue
+            stem = low[: len(low) - len(ending)] if ending else low
+            if stem == meant or stem[:1] != meant[0] or abs(len(stem) - len(meant)) > 1:
+                continue
+            if _close(stem, meant) and (len(meant) >= 6 or (len(stem) == len(meant) and sorted(stem) == sorted(meant))):
+                return meant + ending
+    return None
 
 
 def _close(a: str, b: str) -> bool:
@@ -63,10 +76,7 @@ def fixed(text: str) -> str:
         word = match[0]
         if (known := _WORDS.get(word.lower())) is not None:
             return known
-        if _slip(word):
-            low = word.lower()
-            return "intercept" + next((e for e in ("ed", "ing", "ion") if low.endswith(e)), "")
-        return word
+        return _mended(word.lower()) or word
 
     return _WORD_RE.sub(mend, text)
 
@@ -99,7 +109,11 @@ _FORWARD = (r"\b(?:forward|divert|redirect|reroute|re-route|route|transfer|send|
             r"|\b(?:calls|callers)\s+(?:should\s+|can\s+|to\s+)?"
             r"(?:go\s+|be\s+sent\s+|be\s+transferred\s+|transferred\s+)?to\b")
 _FORWARDS = re.compile(_FORWARD, _F)
-_ASKED = re.compile(rf"\bintercept(?:ed|ing|ion)?\b|{_FORWARD}", _F)
+_ASKED = re.compile(
+    rf"\bintercept(?:ed|ing|ion)?\b|{_FORWARD}|\b(?:take|put)\s+my\s+(?:\w+\s+)?(?:phone|line)\s+out\s+of\s+service"
+    r"|\b(?:block|silence|mute)\s+my\s+(?:\w+\s+)?(?:phone|line|calls)\b",
+    _F,
+)
 # a sentence that says not to: "don't intercept", "no need to intercept", "never intercept my calls again",
 # "I don't need an intercept", "I'm not on vacation after all"
 _NEGATION = re.compile(
@@ -129,6 +143,11 @@ def refused(sentence: str) -> bool:
     return False
 
 
+def asked(sentence: str) -> bool:
+    """Asks in so many words: "intercept", "forward my calls", "take my phone out of service"."""
+    return _ASKED.search(sentence) is not None
+
+
 def forwards(sentence: str) -> bool:
     """Sends calls somewhere: "forward my calls to ...", "calls to my deputy at ..."."""
     return _FORWARDS.search(sentence) is not None
@@ -145,18 +164,35 @@ def away(sentence: str) -> bool:
     return False
 
 
-_SOMEONE_ELSE = re.compile(r"\b(?:is|are|was|were|has|had|he|she|they|his|her|their|who'?s|whose)\b", _F)
+_SOMEONE_ELSE = re.compile(r"\b(?:is|are|was|were|has|had|he|she|they|his|her|their|who'?s|whose"
+                           r"|(?!(?:it|that|there|here|what|let|today|tomorrow)'s)[a-z]+'s)\b", _F)
+# about the past: "my intercept last week worked perfectly", "Last Friday I forgot to set an intercept"
+_PAST = re.compile(r"\b(?:last\s+(?:week|month|year|night|time|mon|tues|wednes|thurs|fri|satur|sun)\w*|yesterday|ago"
+                   r"|worked|ended|forgot|went|was|were|had|did|used)\b", _F)
+# someone else's phone: "could you intercept Pierre's phone until Friday?" (only one's own, from chat)
+_OTHERS_PHONE = re.compile(r"\bintercept\s+(?:[a-z]+'s|his|her|their)\s+(?:\w+\s+)?(?:phone|line|calls|number)\b", _F)
+
+
+def past(sentence: str) -> bool:
+    """Speaks of what has been ("my intercept last week worked perfectly")."""
+    return _PAST.search(sentence) is not None
+
+
+def someone_elses(sentence: str) -> bool:
+    """Asks for someone else's phone."""
+    return _OTHERS_PHONE.search(sentence) is not None
 
 
 # where calls go: "forward my calls to +49 30 1234567", "calls to my deputy at +44 ...", "to extension 3101"
 _NUMBER = r"(?:\+|\()?[0-9][0-9 ().-]{1,20}[0-9]"
 _SENDS = re.compile(
-    rf"{_FORWARD}|\b(?:forward|divert|redirect|reroute|route|transfer|send|put)\s+(?:(?:them|it|all)\s+)*(?:to|through)\b"
+    rf"{_FORWARD}|\b(?:forward|divert|redirect|reroute|route|transfer|send|put)\s+"
+    r"(?:(?:them|it|all|everything|everyone|everybody)\s+)*(?:to|through)\b"
     r"|\b(?:reach|call|try)\s+me\b",
     _F,
 )
 _TO_NUMBER = re.compile(
-    r"\b(?:to|onto|at|on)\s+(?:(?:my|the|our|a|his|her|their)\s+)?(?:[a-z]+\s+(?:on\s+|at\s+)?)?"
+    r"\b(?:to|onto|at|on)\s+(?:(?:my|the|our|a|his|her|their)\s+)?(?:[a-z]+,?\s+){0,3}?(?:on\s+|at\s+)?"
     rf"(?:(?:extension|ext\.?|x|number|no\.?|nr\.?|mobile|cell|phone)\s*(?::\s*)?)?(?P<number>{_NUMBER})",
     _F,
 )
@@ -173,7 +209,9 @@ def destination(sentence: str) -> tuple[str, str]:
     if found is None:
         return "", sentence
     digits = re.sub(r"[ ().-]", "", found["number"])
-    if len(digits.lstrip("+")) < 3 or re.match(r"\s*(?:am|pm|a\.m|p\.m|h\b|o'?clock)", sentence[found.end():], _F):
+    extension = re.search(r"\bext", found[0], _F) is not None  # "extension 88": two digits will do
+    clock = re.match(r"\s*(?:am|pm|a\.m|p\.m|h\b|o'?clock)", sentence[found.end():], _F)
+    if len(digits.lstrip("+")) < (2 if extension else 3) or clock:
         return "", sentence  # "send it to 5pm"? a time, not a number
     begin = sends.start() if sends is not None and sends.start() <= found.start() else found.start()
     return digits, f"{_without_joint(sentence[:begin])} {sentence[found.end():]}".strip()
@@ -181,12 +219,12 @@ def destination(sentence: str) -> tuple[str, str]:
 
 def _without_joint(head: str) -> str:
     """"for 2 hours and" -> "for 2 hours": the words that joined the part taken out."""
-    while (shorter := re.sub(r"(?:[\s,;]|\b(?:and|please|then|also|pls)\b)$", "", head, flags=_F)) != head:
+    while (shorter := re.sub(r"(?:[\s,;:–—-]|\b(?:and|please|then|also|pls)\b)$", "", head, flags=_F)) != head:
         head = shorter
     return head
 
 
-_WORD_START = re.compile(r"(?:^|(?<=[\s,;:(]))[^\s,;:()]")
+_WORD = re.compile(r"(?:^|(?<=[\s,;:(]))[^\s,;:()]+")
 # words around the time that are not part of it: they become a break the time parser cuts a remark at
 _FILLER = re.compile(
     r"\b(?:(?:on\s+(?:(?:my|a|an|the|annual|sick|parental)\s+)*)?(?:vacation|holidays?|leave|pto|break)"
@@ -201,7 +239,9 @@ def time_part(sentence: str) -> str:
     parser reads of the first stretch, from a word to the end, that it reads; "" when there is none."""
     sentence = _FILLER.sub(",", sentence)
     last = last_time_word(sentence)  # a stretch that starts after it has no time word: it cannot read
-    for tried, start in enumerate(_WORD_START.finditer(sentence, 0, last + 1)):
+    starts = (word for word in itertools.takewhile(lambda word: word.start() <= last, _WORD.finditer(sentence))
+              if _STARTER.match(word[0]) or last_time_word(word[0]) >= 0)
+    for tried, start in enumerate(starts):
         if tried == _MOST_STARTS:
             break
         tail = sentence[start.start():]
@@ -213,5 +253,12 @@ def time_part(sentence: str) -> str:
     return ""
 
 
-_MOST_STARTS = 12  # words a time phrase is looked for from: a sentence's time is rarely further in
+_MOST_STARTS = 8  # words a time phrase is looked for from: a sentence's time is rarely further in
+# the words a time phrase starts with, besides a time word or a number ("until Friday", "for a week")
+_STARTER = re.compile(
+    r"(?:until|till|til|untill|'til|from|for|by|on|in|at|over|between|through|thru|up|starting|beginning|as"
+    r"|effective|no|latest|before|after|during|within|this|next|coming|following|the|a|an|all|rest|end|close"
+    r"|early|late|mid|first|half|quarter)\b",
+    _F,
+)
 _LONGEST = 100  # characters: the longest time phrase looked for ("from Monday 14 December 9am until ..." is 56)

@@ -343,7 +343,7 @@ _LEAD_RE = re.compile(
 )
 # trailing punctuation, emoticons and emoji
 _EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff\ufe0f"
-_TRAIL_RE = re.compile(rf"(?:[\s.!?…,;:]|[:;]-?[)(dp]|[{_EMOJI}])$", re.IGNORECASE)  # one, at the end
+_TRAIL_RE = re.compile(rf"(?:[\s.!?…,;:–—-]|[:;]-?[)(dp]|[{_EMOJI}])$", re.IGNORECASE)  # one, at the end
 _CUT_RE = re.compile(
     r"\s*[,;(]\s*|\s+[-–—]\s+|\s+(?=(?:because|cause|cos|coz|since|as|so|while|when|i|i'm|i’m|im|i've|i'll"
     r"|i'd|we|we're|my|our|thanks|thank|thx|ty|please|pls|plz|cheers)(?![\w'’]))",

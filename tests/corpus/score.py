@@ -1,8 +1,9 @@
 """Scoring the held-out corpora: time phrases (`time_phrases.tsv`) and chat sentences (`sentences.tsv`).
 
-Both were written from `docs/times.md` and the issue's list of what people say, without looking at the
-parser. Each file has sections headed `# now: YYYY-MM-DD HH:MM Zone/Name`; each line is the text, a TAB and
-what it must come to:
+All were written from `docs/times.md`, the README and the issue's list of what people say, without looking
+at the parser; `sentences_unseen.tsv` after the sentence reader was built, to measure it (91.0 % understood, 8
+read wrong at its first score; the 8 were then fixed). Each file has sections headed
+`# now: YYYY-MM-DD HH:MM Zone/Name`; each line is the text, a TAB and what it must come to:
 
 - `END <local time>`: as soon as approved until then; `RANGE <start> -> <end>`; `NONE`: must not be read
   (no end named, vague, invalid, in the past); an optional third field `OTHER END|RANGE ...`: the other
@@ -30,6 +31,8 @@ from bot.domain.timeparse import Window, parse_window
 HERE = Path(__file__).parent
 TIME_PHRASES = HERE / "time_phrases.tsv"
 SENTENCES = HERE / "sentences.tsv"
+# written after the sentence reader, never seen while it was tuned: its first score was the honest figure
+SENTENCES_UNSEEN = HERE / "sentences_unseen.tsv"
 BOT_NAMES = ("Intercept Bot", "Intercept")
 
 # outcomes
@@ -134,8 +137,12 @@ def wrong(scored: list[Scored]) -> list[Scored]:
     return [s for s in scored if s.outcome in (DIFFERS, READ_NONE)]
 
 
+CORPORA = (("time phrases", TIME_PHRASES, score_phrase), ("sentences", SENTENCES, score_sentence),
+           ("sentences, unseen", SENTENCES_UNSEEN, score_sentence))
+
+
 def main() -> int:
-    for name, path, score in (("time phrases", TIME_PHRASES, score_phrase), ("sentences", SENTENCES, score_sentence)):
+    for name, path, score in CORPORA:
         if not path.exists():
             continue
         scored = [score(line) for line in lines(path)]

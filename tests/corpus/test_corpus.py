@@ -14,7 +14,8 @@ from tests.corpus import score
 @pytest.mark.parametrize(("path", "judge", "at_least"), [
     (score.TIME_PHRASES, score.score_phrase, 500),
     (score.SENTENCES, score.score_sentence, 250),
-], ids=["time phrases", "sentences"])
+    (score.SENTENCES_UNSEEN, score.score_sentence, 250),
+], ids=["time phrases", "sentences", "sentences, unseen"])
 def test_the_corpus_is_understood_and_nothing_is_read_wrong(path: Path, judge: Callable[[score.Line], score.Scored],
                                                            at_least: int) -> None:
     scored = [judge(line) for line in score.lines(path)]

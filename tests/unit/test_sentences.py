@@ -35,6 +35,11 @@ BOT = ("Intercept Bot", "Intercept")
     ("in a meeting for 90 minutes, hold my calls", "for 90 minutes"),
     ("Next week: vacation. Intercept please", "Next week"),
     ("I'm off sick today and tomorrow", "today and tomorrow"),
+    ("please take my phone out of service until Thursday 8am", "until Thursday 8am"),
+    ("Good morning, I'll be flying to Seattle for our planning offsite so I'll be offline from tomorrow until "
+     "Friday; please intercept my desk phone and let callers leave a voicemail.", "from tomorrow until Friday"),
+    ("I'm travelling 13-15 July, intercept my phone please", "13-15 July"),
+    ("Out next week - intercept me", "next week"),
 ])
 def test_saying_you_will_be_away_asks_for_an_intercept_with_the_time_in_the_sentence(sentence: str,
                                                                                      rest: str) -> None:
@@ -47,6 +52,10 @@ def test_saying_you_will_be_away_asks_for_an_intercept_with_the_time_in_the_sent
     ("forward my calls to (212) 555-0147 until Friday", "until Friday", "2125550147"),
     ("sick today, calls to my deputy at +44 161 496 0000 please", "today", "+441614960000"),
     ("forward my calls to extension 3101", "", "3101"),
+    ("please intercept me tomorrow and transfer callers to extension 88", "tomorrow", "88"),
+    ("Out next week - intercept me and send calls to my backup, Dana, at 312-555-0182", "next week", "3125550182"),
+    ("please intercept me until Friday and send everything to my colleague Marc on extension 4302", "until Friday",
+     "4302"),
 ])
 def test_a_number_the_sentence_sends_calls_to_comes_with_the_request(sentence: str, rest: str, number: str) -> None:
     assert parse_command(sentence, BOT) == Command(Kind.INTERCEPT, rest, number), sentence
@@ -66,6 +75,10 @@ def test_a_number_the_sentence_sends_calls_to_comes_with_the_request(sentence: s
     "I'm back from vacation!",
     "the intercept worked great, thanks",
     "have a nice weekend!",
+    "my intercept last week worked perfectly, thanks",  # the past
+    "Last Friday I forgot to set an intercept, oops",
+    "Could you intercept Pierre's phone until Friday?",  # someone else's phone: not from chat
+    "Tom's on leave tomorrow",
 ])
 def test_a_sentence_that_says_not_to_or_is_not_about_being_away_opens_no_form(sentence: str) -> None:
     assert parse_command(sentence, BOT).kind is not Kind.INTERCEPT, sentence
@@ -80,6 +93,17 @@ def test_a_sentence_that_says_not_to_or_is_not_about_being_away_opens_no_form(se
     ("any news on my intercept request?", Kind.STATUS, ""),
     ("show me my intercept", Kind.STATUS, ""),
     ("what can you do?", Kind.HELP, ""),
+    ("change the end of my intercept to Thursday", Kind.END_AT, "Thursday"),
+    ("change the end time to noon tomorrow", Kind.END_AT, "noon tomorrow"),
+    ("could I get another 30 mins on my intercept?", Kind.EXTEND, "another 30 mins"),
+    ("meeting is running over, extend for 2 hours", Kind.EXTEND, "for 2 hours"),
+    ("turn the intercept off please", Kind.CANCEL, ""),
+    ("take the intercept off my phone", Kind.CANCEL, ""),
+    ("stauts?", Kind.STATUS, ""),
+    ("cancle my intercept pls", Kind.CANCEL, ""),
+    ("hlep", Kind.HELP, ""),
+    ("when will my phone be back to normal?", Kind.STATUS, ""),
+    ("I'm new here, what does this bot do?", Kind.HELP, ""),
     ("what is call intercept?", Kind.HELP, ""),
     ("can you explain how to use this bot?", Kind.HELP, ""),
 ])
@@ -90,7 +114,10 @@ def test_commands_said_in_other_words(sentence: str, kind: Kind, rest: str) -> N
 def test_typing_slips_are_mended_word_by_word_and_real_words_are_left_alone() -> None:
     assert intent.fixed("intercpet me til 2moro") == "intercept me til tomorrow"
     assert intent.fixed("Interecpted until teh weekend") == "intercepted until the weekend"
-    for word in ("internet", "interest", "interrupt", "intercom", "interpret", "inception"):
+    mended = "status cancel help extend canceled cancelled"
+    assert intent.fixed("stauts cancle hlep extned canceled cancelled") == mended
+    for word in ("internet", "interest", "interrupt", "intercom", "interpret", "inception", "states", "statue",
+                 "extent", "cancer", "held", "hello", "helm"):
         assert intent.fixed(word) == word
 
 
