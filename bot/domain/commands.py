@@ -85,9 +85,7 @@ _INTERCEPT_ME = re.compile(r"\bintercept(?:ion)?\s+(?:me|my\s+(?:phone|line|call
                            r"[\s,:;.!-]*(?P<rest>.*)", _F)
 _INTERCEPT = re.compile(r"\bintercept(?:ed|ing|ion)?\b[\s,:;.!-]*(?P<rest>.*)", _F)
 # asking for one in other words: "take my phone out of service until ...", "block my phone between ..."
-_OTHER_WORDS = re.compile(r"\b(?:(?:take|put)\s+my\s+(?:\w+\s+)?(?:phone|line)\s+out\s+of\s+service"
-                          r"|(?:block|silence|mute)\s+my\s+(?:\w+\s+)?(?:phone|line|calls))\b[\s,:;.!-]*"
-                          r"(?P<rest>.*)", _F)
+_OTHER_WORDS = re.compile(rf"{intent.OTHER_WORDS}[\s,:;.!-]*(?P<rest>.*)", _F)
 # asking for one without a time: "intercept", "turn on my intercept", "I need an intercept"
 _ENABLE = re.compile(r"^intercept|\b(?:turn\s+on|switch\s+on|put\s+on|enable|start|activate|set\s+up|need"
                      r"|want|like|get|request|ask\s+for)\b", _F)

@@ -30,8 +30,7 @@ _WORDS = {
     "2moro": "tomorrow", "2morow": "tomorrow", "2morro": "tomorrow", "2mrw": "tomorrow", "tomoz": "tomorrow",
     "teh": "the", "u": "you", "ur": "your", "yr": "your", "plz": "please", "pls": "please", "nxt": "next",
     "wk": "week", "wknd": "weekend", "tonite": "tonight", "2nite": "tonight", "2day": "today", "b4": "before",
-    "intrecept": "intercept", "intercep": "intercept", "interept": "intercept", "intercet": "intercept",
-    "incercept": "intercept", "untl": "until", "unitl": "until", "utnil": "until", "tll": "till",
+    "untl": "until", "unitl": "until", "utnil": "until", "tll": "till",
     "vacay": "vacation", "hols": "holidays", "mtg": "meeting", "appt": "appointment",
 }  # fmt: skip
 _WORD_RE = re.compile(r"[A-Za-z0-9]+")
@@ -109,11 +108,10 @@ _FORWARD = (r"\b(?:forward|divert|redirect|reroute|re-route|route|transfer|send|
             r"|\b(?:calls|callers)\s+(?:should\s+|can\s+|to\s+)?"
             r"(?:go\s+|be\s+sent\s+|be\s+transferred\s+|transferred\s+)?to\b")
 _FORWARDS = re.compile(_FORWARD, _F)
-_ASKED = re.compile(
-    rf"\bintercept(?:ed|ing|ion)?\b|{_FORWARD}|\b(?:take|put)\s+my\s+(?:\w+\s+)?(?:phone|line)\s+out\s+of\s+service"
-    r"|\b(?:block|silence|mute)\s+my\s+(?:\w+\s+)?(?:phone|line|calls)\b",
-    _F,
-)
+# asking in other words: "take my phone out of service", "block my phone"
+OTHER_WORDS = (r"\b(?:(?:take|put)\s+my\s+(?:\w+\s+)?(?:phone|line)\s+out\s+of\s+service"
+               r"|(?:block|silence|mute)\s+my\s+(?:\w+\s+)?(?:phone|line|calls))\b")
+_ASKED = re.compile(rf"\bintercept(?:ed|ing|ion)?\b|{_FORWARD}|{OTHER_WORDS}", _F)
 # a sentence that says not to: "don't intercept", "no need to intercept", "never intercept my calls again",
 # "I don't need an intercept", "I'm not on vacation after all"
 _NEGATION = re.compile(
@@ -141,11 +139,6 @@ def refused(sentence: str) -> bool:
         if _ASKED.search(after) or _AWAY.search(after) or re.search(r"\b(?:need|want)\b", after, _F):
             return True
     return False
-
-
-def asked(sentence: str) -> bool:
-    """Asks in so many words: "intercept", "forward my calls", "take my phone out of service"."""
-    return _ASKED.search(sentence) is not None
 
 
 def forwards(sentence: str) -> bool:
